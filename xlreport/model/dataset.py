@@ -1,0 +1,275 @@
+"""The dataset: one report's figures as metadata plus named tables.
+
+``sources`` (id, name, description, link) and ``key_figures`` (label, value,
+unit, period, change, source) are tables like any other, so the writer, the
+importer and the differ treat every table alike.  A missing value is None,
+never 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from ..errors import DataError, FileError, ValidationError
+from ..findings import Finding, Report
+from ..spec.template import Table, Template, key_path
+from ..textfiles import read_document
+from .values import coerce_column, duplicate_keys, is_missing, rule_problems
+
+SPECIAL_TABLES = ("sources", "key_figures")
+_TABLE_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class Meta(BaseModel):
+    """What the report is: shown on the Summary sheet and in document properties."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    subtitle: str = ""
+    period: str = ""
+    publisher: str = ""
+    as_of: dt.date | None = None
+    template: str | None = None
+
+    def fields(self) -> dict[str, str]:
+        """Metadata as text, for ``{title}``-style placeholders and the metadata sheet."""
+        data = self.model_dump()
+        return {k: ("" if v is None else v.isoformat() if isinstance(v, dt.date) else str(v)) for k, v in data.items()}
+
+
+@dataclass
+class Dataset:
+    """Metadata plus named tables (pandas DataFrames).
+
+    Build one from a file with :func:`xlreport.load_dataset`, or in Python:
+    ``Dataset(Meta(title="Sales"), {"sales": frame, "sources": sources})``.
+    """
+
+    meta: Meta
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    path: Path | None = None
+    origins: dict[str, tuple[Path | None, str]] = field(default_factory=dict, repr=False)
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        return self.tables.get("sources", pd.DataFrame(columns=["id", "name", "description", "link"]))
+
+    @property
+    def key_figures(self) -> pd.DataFrame:
+        return self.tables.get("key_figures", pd.DataFrame())
+
+    @property
+    def stem(self) -> str:
+        """A file name stem for outputs: the dataset file's, or one made from the title."""
+        if self.path is not None:
+            return self.path.stem if self.path.is_file() or self.path.suffix else self.path.name
+        return safe_stem(self.meta.title)
+
+    def records(self, name: str) -> list[dict[str, Any]]:
+        return [{str(k): plain(v) for k, v in row.items()} for row in self.tables[name].to_dict("records")]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON/YAML-ready): meta, sources, key_figures, then the other tables."""
+        out: dict[str, Any] = {"meta": {k: v for k, v in self.meta.fields().items() if v}}
+        rest = {k: self.records(k) for k in self.tables if k not in SPECIAL_TABLES}
+        out.update({k: self.records(k) for k in SPECIAL_TABLES if k in self.tables})
+        if rest:
+            out["tables"] = rest
+        return out
+
+    def hash(self) -> str:
+        """sha256 of the canonical JSON of :meth:`to_dict`: equal data, equal hash."""
+        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def equals(self, other: Dataset) -> bool:
+        return self.to_dict() == other.to_dict()
+
+    @classmethod
+    def from_dict(cls, data: Any, *, path: Path | None = None) -> Dataset:
+        """A dataset from parsed YAML/JSON; shape problems raise DataError with the key path."""
+        if not isinstance(data, Mapping):
+            raise DataError("a dataset must be a mapping with meta and tables", file=path)
+        unknown = set(data) - {"meta", "tables", *SPECIAL_TABLES}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise DataError(f"unknown key {key!r}; a dataset has meta, sources, key_figures and tables", file=path, where=key)
+        try:
+            meta = Meta.model_validate(data.get("meta") or {})
+        except PydanticValidationError as exc:
+            error = exc.errors()[0]
+            where = key_path(("meta", *error["loc"]))
+            raise DataError(str(error["msg"]), file=path, where=where) from None
+        raw_tables: dict[str, tuple[str, Any]] = {k: (k, data[k]) for k in SPECIAL_TABLES if k in data}
+        tables_data = data.get("tables") or {}
+        if not isinstance(tables_data, Mapping):
+            raise DataError("'tables' must map table names to lists of rows", file=path, where="tables")
+        raw_tables.update({k: (f"tables.{k}", v) for k, v in tables_data.items()})
+        tables = {name: _frame(rows, where, path) for name, (where, rows) in raw_tables.items()}
+        return cls(meta, tables, path, {name: (path, where) for name, (where, _) in raw_tables.items()})
+
+    def bind(self, template: Template) -> Dataset:
+        """This dataset typed and checked against ``template``.
+
+        Every value is converted to its column's type and every rule checked;
+        all problems are collected and raised together as a ValidationError
+        whose message names the first (file, key path, value, fix).
+        """
+        report = Report(source=str(self.path) if self.path else None)
+        declared = {table.data: table for _, table in template.tables()}
+        for name in self.tables:
+            if name not in declared:
+                message = f"table {name!r} is not in template {template.name!r}; remove it or declare it in the template"
+                report.add(self._finding(name, None, None, "unknown-table", message))
+        typed: dict[str, pd.DataFrame] = {}
+        for name, spec in declared.items():
+            frame = self.tables.get(name)
+            if frame is None:
+                report.add(self._finding(name, None, None, "missing-table", f"no table {name!r}; add it (template {template.name!r} declares it)"))
+                continue
+            typed[name] = self._typed(name, frame, spec, report)
+        for name, spec in declared.items():
+            if name in typed:
+                self._check_rules(name, typed, spec, report)
+        if not report.ok:
+            first = report.errors[0]
+            more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
+            raise ValidationError(first.message + more, report, file=self._file(first.table), where=first.path)
+        return Dataset(self.meta, typed, self.path, self.origins)
+
+    def _typed(self, name: str, frame: pd.DataFrame, spec: Table, report: Report) -> pd.DataFrame:
+        derived = {c.key for c in spec.derived}
+        for given in map(str, frame.columns):
+            if given not in derived and spec.column(given) is None:
+                known = ", ".join(c.key for c in spec.inputs)
+                report.add(self._finding(name, None, given, "unknown-column", f"unknown column {given!r}; use one of: {known}"))
+        out: dict[str, list[Any]] = {}
+        for column in spec.inputs:
+            if column.key not in frame.columns:
+                if column.required:
+                    report.add(self._finding(name, None, column.key, "missing-column", f"missing required column {column.key!r}; add it to every row"))
+                out[column.key] = [None] * len(frame)
+                continue
+            values, problems = coerce_column(frame[column.key].tolist(), column, strict_text=False)
+            for p in problems:
+                report.add(self._finding(name, p.row, column.key, p.code, p.message))
+            out[column.key] = values
+        return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(frame)))
+
+    def _check_rules(self, name: str, typed: dict[str, pd.DataFrame], spec: Table, report: Report) -> None:
+        frame = typed[name]
+        for column in spec.inputs:
+            lookup = None
+            if column.lookup:
+                target, _, field_name = column.lookup.partition(".")
+                if target in typed and field_name in typed[target]:
+                    lookup = {v for v in typed[target][field_name] if v is not None}
+            for p in rule_problems(frame[column.key].tolist(), column, lookup):
+                report.add(self._finding(name, p.row, column.key, p.code, p.message))
+        if spec.key:
+            for p in duplicate_keys(list(frame[spec.key].itertuples(index=False, name=None))):
+                report.add(self._finding(name, p.row, spec.key[0], p.code, p.message))
+
+    def _file(self, table: str | None) -> Path | None:
+        origin = self.origins.get(table or "")
+        return origin[0] if origin and origin[0] else self.path
+
+    def _finding(self, table: str, index: int | None, column: str | None, code: str, message: str) -> Finding:
+        file, where = self.origins.get(table, (None, f"tables.{table}" if table not in SPECIAL_TABLES else table))
+        if where == "csv":
+            place = f"row {index + 2}" if index is not None else ""
+            path = ", ".join(p for p in (place, f"column {column!r}" if column else "") if p)
+        else:
+            path = where + (f"[{index}]" if index is not None else "") + (f".{column}" if column else "")
+        return Finding("error", code, message, table=table, field=column, path=path or None)
+
+
+def plain(value: Any) -> Any:
+    """A cell value as plain Python data: None for missing, ISO text for dates."""
+    if is_missing(value):
+        return None
+    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
+        return value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+        return value
+    return value
+
+
+def _frame(rows: Any, where: str, path: Path | None) -> pd.DataFrame:
+    if rows is None:
+        rows = []
+    if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+        raise DataError("must be a list of rows, each a mapping of column to value", file=path, where=where)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    return pd.DataFrame([[row.get(c) for c in columns] for row in rows], columns=columns, dtype=object)
+
+
+def safe_stem(text: str) -> str:
+    """A file-name stem from any text: ASCII letters, digits and dashes."""
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return stem[:80] or "report"
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Load a dataset from a YAML or JSON file, a CSV file, or a folder of CSV files.
+
+    A folder holds ``dataset.yaml`` (meta, and optionally sources, key_figures
+    and tables) and one ``<table>.csv`` per table.  CSV cells are read as text
+    and typed later against the template, so ``00123`` stays ``00123`` in text
+    columns.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return _load_folder(path)
+    if path.suffix.lower() == ".csv":
+        frame = _read_csv(path)
+        name = safe_stem(path.stem).replace("-", "_")
+        return Dataset(Meta(title=path.stem), {name: frame}, path, {name: (path, "csv")})
+    if path.suffix.lower() not in (".yaml", ".yml", ".json"):
+        if not path.exists():
+            raise FileError("file not found; check the path", file=path)
+        raise FileError("unsupported dataset type; use .yaml, .yml, .json, .csv or a folder of CSV files", file=path)
+    return Dataset.from_dict(read_document(path), path=path)
+
+
+def _load_folder(folder: Path) -> Dataset:
+    header = next((folder / n for n in ("dataset.yaml", "dataset.yml", "dataset.json") if (folder / n).exists()), None)
+    if header is None:
+        raise FileError("a dataset folder needs a dataset.yaml with its meta; add one", file=folder)
+    dataset = Dataset.from_dict(read_document(header), path=header)
+    for csv in sorted(folder.glob("*.csv")):
+        name = csv.stem
+        if not _TABLE_KEY.match(name):
+            raise DataError("CSV file names must be table keys (lowercase letters, digits, _); rename it", file=csv)
+        if name in dataset.tables:
+            raise DataError(f"table {name!r} is given twice, here and in {header.name}; keep one", file=csv)
+        dataset.tables[name] = _read_csv(csv)
+        dataset.origins[name] = (csv, "csv")
+    dataset.path = folder
+    return dataset
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8").astype(object)
+    except FileNotFoundError:
+        raise FileError("file not found; check the path", file=path) from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise FileError(f"unreadable CSV ({reason}); save it as UTF-8 CSV with a header row", file=path) from None
+

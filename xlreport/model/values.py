@@ -1,0 +1,236 @@
+"""Turning raw values (YAML, CSV text, cell values) into a column's type.
+
+Each column is converted in one pass with a fast path for the common case
+(all numbers, all strings) and a per-value path for the rest.  Problems come
+back as ``Problem`` tuples (row index, code, message, severity) so callers can
+place them: the builder as dataset key paths, the importer as cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from ..spec.template import Column
+
+MAX_TEXT = 32_767
+MAX_INT = 10**15  # Excel keeps 15 significant digits
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?([eE][+-]?\d+)?$|^[+-]?\.\d+$")
+_EXCEL_EPOCH_1900 = dt.date(1899, 12, 30)
+_EXCEL_EPOCH_1904 = dt.date(1904, 1, 1)
+_TYPE_WORDS = {
+    "integer": "a whole number such as 287000",
+    "number": "a number such as 1.5",
+    "percent": "a percentage such as 53.2% or 0.532",
+    "date": "a date such as 2023-06-30",
+}
+
+
+class Problem(NamedTuple):
+    row: int
+    code: str
+    message: str
+    severity: str = "error"
+
+
+class _Bad(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class _Coerced(Exception):
+    def __init__(self, value: Any, message: str) -> None:
+        self.value = value
+        self.message = message
+
+
+def is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return not value.strip()
+    return value is pd.NA or value is pd.NaT
+
+
+def round15(value: float) -> float:
+    """A float as Excel keeps it: 15 significant digits."""
+    return float(f"{value:.15g}")
+
+
+def coerce_column(
+    values: Sequence[Any], column: Column, *, strict_text: bool = True, date1904: bool = False
+) -> tuple[list[Any], list[Problem]]:
+    """Convert ``values`` to ``column.type``; missing values become None.
+
+    Text that merely *looks* like the type (``"287,000"``, ``"53.2%"``, ``" 42 "``)
+    is converted; when ``strict_text`` is set such conversions are reported as
+    ``coerced`` warnings (the importer wants to know an analyst typed text).
+    """
+    kind = column.type
+    fast = _fast_path(values, kind)
+    if fast is not None:
+        return fast, []
+    out: list[Any] = []
+    problems: list[Problem] = []
+    convert = _CONVERTERS[kind]
+    for i, value in enumerate(values):
+        if is_missing(value):
+            out.append(None)
+            continue
+        try:
+            out.append(convert(value, date1904))
+        except _Coerced as c:
+            out.append(c.value)
+            if strict_text:
+                problems.append(Problem(i, "coerced", c.message, "warning"))
+        except _Bad as b:
+            out.append(None)
+            problems.append(Problem(i, "type-error", b.message))
+    return out, problems
+
+
+def _fast_path(values: Sequence[Any], kind: str) -> list[Any] | None:
+    types = set(map(type, values))
+    if kind in ("number", "percent") and types <= {float, int} and all(map(math.isfinite, values)):
+        return [round15(v) if type(v) is float else float(v) for v in values]
+    if kind == "integer" and types <= {int} and all(-MAX_INT < v < MAX_INT for v in values):
+        return list(values)
+    if kind in ("text", "category") and types <= {str} and all(len(v) <= MAX_TEXT and v.strip() for v in values):
+        return [_clean_text(v) for v in values]
+    return None
+
+
+def _integer(value: Any, date1904: bool) -> int:
+    if isinstance(value, bool):
+        raise _Bad(f"{value!r} is not {_TYPE_WORDS['integer']}")
+    if isinstance(value, str):
+        number = _number_from_text(value, "integer")
+        raise _Coerced(_integer(number, date1904), f"text {value!r} read as the number {number:g}")
+    if isinstance(value, (int, float)) and math.isfinite(value) and float(value).is_integer():
+        if abs(value) >= MAX_INT:
+            raise _Bad(f"{value!r} has more than 15 digits, more than Excel keeps")
+        return int(value)
+    raise _Bad(f"{value!r} is not {_TYPE_WORDS['integer']}")
+
+
+def _number(value: Any, date1904: bool) -> float:
+    if isinstance(value, bool):
+        raise _Bad(f"{value!r} is not {_TYPE_WORDS['number']}")
+    if isinstance(value, str):
+        number = _number_from_text(value, "number")
+        raise _Coerced(number, f"text {value!r} read as the number {number:g}")
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return round15(float(value))
+    raise _Bad(f"{value!r} is not {_TYPE_WORDS['number']}")
+
+
+def _percent(value: Any, date1904: bool) -> float:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        text = value.strip()[:-1]
+        number = round15(_number_from_text(text, "percent") / 100)
+        raise _Coerced(number, f"text {value!r} read as the percentage {number:.6g}")
+    return _number(value, date1904)
+
+
+def _number_from_text(text: str, kind: str) -> float:
+    cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace("_", "")
+    if not _NUMBER_TEXT.match(cleaned):
+        raise _Bad(f"{text!r} is not {_TYPE_WORDS[kind]}")
+    return round15(float(cleaned.replace(",", "")))
+
+
+def _date(value: Any, date1904: bool) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 2_958_466:
+        epoch = _EXCEL_EPOCH_1904 if date1904 else _EXCEL_EPOCH_1900
+        raise _Coerced(epoch + dt.timedelta(days=int(value)), f"serial number {value!r} read as a date")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = dt.date.fromisoformat(text[:10]) if len(text) >= 10 else None
+        except ValueError:
+            parsed = None
+        if parsed is not None and text[10:].strip("T0: ") == "":
+            raise _Coerced(parsed, f"text {value!r} read as the date {parsed.isoformat()}")
+    raise _Bad(f"{value!r} is not {_TYPE_WORDS['date']}")
+
+
+def _text(value: Any, date1904: bool) -> str:
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise _Bad(f"text of {len(value)} characters is longer than Excel's {MAX_TEXT}")
+        return _clean_text(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _clean_text(value: str) -> str:
+    # XML cannot carry a bare carriage return; Excel stores line breaks as \n.
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
+
+
+_CONVERTERS = {
+    "integer": _integer,
+    "number": _number,
+    "percent": _percent,
+    "date": _date,
+    "text": _text,
+    "category": _text,
+}
+
+
+def rule_problems(values: Sequence[Any], column: Column, lookup: set[str] | None = None) -> list[Problem]:
+    """Required, range, allowed-values and lookup rules for already-typed ``values``."""
+    problems: list[Problem] = []
+    allowed = set(column.allowed) if column.allowed is not None else lookup
+    for i, value in enumerate(values):
+        if value is None:
+            if column.required:
+                problems.append(Problem(i, "required", f"{column.title} is required; enter a value"))
+            continue
+        if column.min is not None and value < column.min:
+            problems.append(Problem(i, "out-of-range", f"{_show(value, column)} is below the minimum {_show(column.min, column)}"))
+        if column.max is not None and value > column.max:
+            problems.append(Problem(i, "out-of-range", f"{_show(value, column)} is above the maximum {_show(column.max, column)}"))
+        if allowed is not None and value not in allowed:
+            choices = ", ".join(sorted(allowed)[:12])
+            problems.append(Problem(i, "not-allowed", f"{value!r} is not an allowed value; use one of: {choices}"))
+    return problems
+
+
+def duplicate_keys(rows: Sequence[tuple[Any, ...]]) -> list[Problem]:
+    """Rows whose key repeats an earlier row's key."""
+    seen: dict[tuple[Any, ...], int] = {}
+    problems: list[Problem] = []
+    for i, key in enumerate(rows):
+        if all(k is None for k in key):
+            continue
+        if key in seen:
+            shown = ", ".join(repr(k) for k in key)
+            problems.append(Problem(i, "duplicate-key", f"key {shown} repeats the row at position {seen[key] + 1}; keys must be unique"))
+        else:
+            seen[key] = i
+    return problems
+
+
+def _show(value: Any, column: Column) -> str:
+    if column.type == "percent":
+        return f"{value * 100:.6g}%"
+    return f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{value:g}"

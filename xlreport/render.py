@@ -1,0 +1,55 @@
+"""PDF rendering through headless LibreOffice (optional: only ``build --pdf`` needs it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import FileError, UsageError
+
+TIMEOUT = 180
+
+
+def soffice() -> str | None:
+    """The LibreOffice binary, if installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(workbook: Path, output: Path | None = None) -> Path:
+    """Render ``workbook`` to PDF beside it (or at ``output``) with a private LibreOffice profile."""
+    binary = soffice()
+    if binary is None:
+        raise UsageError(
+            "--pdf needs LibreOffice, which is not installed; install it "
+            "(apt-get install libreoffice-calc-nogui) or build without --pdf (the .xlsx was written)",
+            file=workbook,
+        )
+    target = output or workbook.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory(prefix="xlreport-lo-") as tmp:
+        profile = Path(tmp) / "profile"
+        command = [
+            binary,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            tmp,
+            str(workbook),
+        ]
+        env = {**os.environ, "SAL_ENABLE_FILE_LOCKING": "0"}
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False)
+        except subprocess.TimeoutExpired:
+            raise FileError(f"LibreOffice did not finish the PDF within {TIMEOUT} s", file=workbook) from None
+        produced = Path(tmp) / (workbook.stem + ".pdf")
+        if done.returncode != 0 or not produced.exists():
+            detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise FileError(f"LibreOffice could not render a PDF ({detail[0]})", file=workbook)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(produced), target)
+    return target

@@ -1,0 +1,361 @@
+"""Report templates: the YAML that declares a workbook, checked fully on load.
+
+A template names its sheets in order, the tables on each (columns with type,
+format, rules, and derived formulas), charts fed by table columns, and the
+document properties.  It knows nothing about any one report's subject.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..model import expr
+
+ColumnType = Literal["integer", "number", "percent", "date", "text", "category"]
+ChartType = Literal["column", "bar", "line", "area", "pie", "doughnut", "scatter"]
+Aggregate = Literal["sum", "average", "min", "max", "count"]
+
+DEFAULT_FORMATS: dict[str, str] = {
+    "integer": "#,##0",
+    "number": "#,##0.0",
+    "percent": "0.0%",
+    "date": "yyyy-mm-dd",
+    "text": "@",
+    "category": "@",
+}
+NUMERIC_TYPES = frozenset({"integer", "number", "percent"})
+
+_KEY = r"^[a-z_][a-z0-9_]*$"
+_TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_.]*$"
+_CELL = r"^\$?[A-Z]{1,3}\$?[0-9]{1,7}$"
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(_Model):
+    """One table column: what it holds, how it looks, which values it accepts."""
+
+    key: Annotated[str, Field(pattern=_KEY)]
+    header: str | None = None
+    type: ColumnType = "text"
+    format: str | None = None
+    width: Annotated[float, Field(gt=0, le=255)] | None = None
+    required: bool = False
+    unique: bool = False
+    allowed: list[str] | None = None
+    lookup: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")] | None = None
+    min: float | None = None
+    max: float | None = None
+    formula: str | None = None
+    description: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.header or self.key.replace("_", " ").capitalize()
+
+    @property
+    def number_format(self) -> str:
+        return self.format or DEFAULT_FORMATS[self.type]
+
+    @property
+    def derived(self) -> bool:
+        return self.formula is not None
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @cached_property
+    def expression(self) -> expr.Expr | None:
+        return expr.parse(self.formula) if self.formula else None
+
+    @field_validator("formula")
+    @classmethod
+    def _formula_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                expr.parse(value)
+            except expr.ExprError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _rules_fit_type(self) -> Column:
+        if (self.min is not None or self.max is not None) and not self.numeric:
+            raise ValueError(f"min/max apply to integer, number and percent columns, not {self.type}")
+        if self.allowed is not None and self.type != "category":
+            raise ValueError("'allowed' applies to category columns; set type: category")
+        if self.derived and not self.numeric:
+            raise ValueError("a derived column (formula) must be integer, number or percent")
+        if self.derived and (self.required or self.allowed or self.lookup):
+            raise ValueError("a derived column (formula) takes no required/allowed/lookup rules")
+        return self
+
+
+class Totals(_Model):
+    """A totals row written below the table: a label and one aggregate per column."""
+
+    label: str = "Total"
+    functions: dict[str, Aggregate]
+
+
+class Table(_Model):
+    """An Excel table bound to one table of the dataset."""
+
+    name: Annotated[str, Field(pattern=_TABLE_NAME, max_length=255)]
+    data: Annotated[str, Field(pattern=_KEY)]
+    title: str | None = None
+    note: str | None = None
+    key: list[str] = []
+    columns: Annotated[list[Column], Field(min_length=1)]
+    totals: Totals | None = None
+
+    def column(self, key: str) -> Column | None:
+        return next((c for c in self.columns if c.key == key), None)
+
+    @property
+    def inputs(self) -> list[Column]:
+        return [c for c in self.columns if not c.derived]
+
+    @property
+    def derived(self) -> list[Column]:
+        return [c for c in self.columns if c.derived]
+
+
+class Series(_Model):
+    """One chart series: a table column, or (``by: row`` charts) a table row."""
+
+    values: str
+    name: str | None = None
+    type: ChartType | None = None
+    secondary: bool = False
+    data_labels: bool | None = None
+    color: Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")] | None = None
+
+
+class Chart(_Model):
+    """A native Excel chart fed by columns of one table."""
+
+    id: Annotated[str, Field(pattern=_KEY)]
+    type: ChartType
+    table: str
+    by: Literal["column", "row"] = "column"
+    categories: str | None = None
+    series: Annotated[list[Series], Field(min_length=1)]
+    title: str | None = None
+    x_title: str | None = None
+    y_title: str | None = None
+    y2_title: str | None = None
+    data_labels: bool = False
+    legend: Literal["top", "bottom", "right", "left", "none"] = "bottom"
+    anchor: Annotated[str, Field(pattern=_CELL)] | None = None
+    width: Annotated[int, Field(ge=100, le=4000)] = 640
+    height: Annotated[int, Field(ge=100, le=4000)] = 320
+    summary: bool = False
+
+
+class Sheet(_Model):
+    """A worksheet: its tables stacked from the top, its charts beside them."""
+
+    name: Annotated[str, Field(min_length=1, max_length=31)]
+    kind: Literal["data", "summary"] = "data"
+    intro: str | None = None
+    tables: list[Table] = []
+    charts: list[Chart] = []
+
+    @field_validator("name")
+    @classmethod
+    def _excel_sheet_name(cls, value: str) -> str:
+        if _SHEET_FORBIDDEN.search(value) or value.startswith("'") or value.startswith("_"):
+            raise ValueError(f"sheet name {value!r} may not contain [ ] : * ? / \\ or start with ' or _")
+        return value
+
+
+class Properties(_Model):
+    """Document properties; ``{title}``-style fields are filled from the dataset's metadata."""
+
+    title: str = "{title}"
+    subject: str | None = None
+    author: str | None = None
+    company: str | None = None
+    keywords: list[str] = []
+    category: str | None = None
+    comments: str | None = None
+
+
+class Template(_Model):
+    """A whole report template. Build one with :func:`xlreport.load_template`."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    version: Annotated[str, Field(pattern=r"^\d+(\.\d+)*$")]
+    description: str = ""
+    example: str | None = None
+    properties: Properties = Properties()
+    sheets: Annotated[list[Sheet], Field(min_length=1)]
+    path: Path | None = Field(default=None, exclude=True)
+
+    def tables(self) -> Iterator[tuple[Sheet, Table]]:
+        for sheet in self.sheets:
+            for table in sheet.tables:
+                yield sheet, table
+
+    def table(self, name: str) -> Table | None:
+        return next((t for _, t in self.tables() if t.name == name), None)
+
+    def table_for_data(self, data: str) -> Table | None:
+        return next((t for _, t in self.tables() if t.data == data), None)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Template:
+        problems = list(_cross_problems(self))
+        if problems:
+            raise _CrossError(problems)
+        return self
+
+
+class _CrossError(ValueError):
+    """Several key-path problems found after the shapes were valid."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
+        self.problems = problems
+
+
+def _cross_problems(t: Template) -> Iterator[tuple[str, str]]:
+    seen_sheets: set[str] = set()
+    tables: dict[str, Table] = {}
+    for i, sheet in enumerate(t.sheets):
+        if sheet.name.lower() in seen_sheets:
+            yield f"sheets[{i}].name", f"duplicate sheet name {sheet.name!r}; sheet names must differ (case-insensitively)"
+        seen_sheets.add(sheet.name.lower())
+        for j, table in enumerate(sheet.tables):
+            at = f"sheets[{i}].tables[{j}]"
+            if table.name.lower() in {n.lower() for n in tables}:
+                yield f"{at}.name", f"duplicate table name {table.name!r}; table names must be unique in a workbook"
+            tables[table.name] = table
+            yield from _table_problems(table, at)
+    data_keys = {t.data: t for t in tables.values()}
+    for i, sheet in enumerate(t.sheets):
+        for j, table in enumerate(sheet.tables):
+            for k, column in enumerate(table.columns):
+                if column.lookup:
+                    target, _, field = column.lookup.partition(".")
+                    ref_table = data_keys.get(target)
+                    if ref_table is None or ref_table.column(field) is None:
+                        yield (
+                            f"sheets[{i}].tables[{j}].columns[{k}].lookup",
+                            f"{column.lookup!r} names no template column; use <data>.<column> of a declared table",
+                        )
+        ids: set[str] = set()
+        for j, chart in enumerate(sheet.charts):
+            at = f"sheets[{i}].charts[{j}]"
+            if chart.id in ids:
+                yield f"{at}.id", f"duplicate chart id {chart.id!r}"
+            ids.add(chart.id)
+            yield from _chart_problems(chart, tables, at)
+
+
+def _table_problems(table: Table, at: str) -> Iterator[tuple[str, str]]:
+    keys = [c.key for c in table.columns]
+    names = ", ".join(keys)
+    for k, key in enumerate(keys):
+        if keys.index(key) != k:
+            yield f"{at}.columns[{k}].key", f"duplicate column key {key!r}"
+    for k, key in enumerate(table.key):
+        if key not in keys:
+            yield f"{at}.key[{k}]", f"unknown column {key!r}; use one of: {names}"
+    for k, column in enumerate(table.columns):
+        if column.expression is None:
+            continue
+        for ref in sorted(column.expression.columns):
+            if ref not in keys:
+                yield f"{at}.columns[{k}].formula", f"unknown column {ref!r} in {column.formula!r}; use one of: {names}"
+    order = derivation_order(table)
+    if order is None:
+        yield f"{at}.columns", "derived columns refer to each other in a cycle; break the cycle"
+    if table.totals:
+        for key in table.totals.functions:
+            target = table.column(key)
+            if target is None:
+                yield f"{at}.totals.functions.{key}", f"unknown column {key!r}; use one of: {names}"
+            elif not target.numeric:
+                yield f"{at}.totals.functions.{key}", f"column {key!r} is {target.type}; totals need a numeric column"
+
+
+def _chart_problems(chart: Chart, tables: dict[str, Table], at: str) -> Iterator[tuple[str, str]]:
+    table = tables.get(chart.table)
+    if table is None:
+        yield f"{at}.table", f"unknown table {chart.table!r}; use one of: {', '.join(tables)}"
+        return
+    names = ", ".join(c.key for c in table.columns)
+    if chart.categories is not None and table.column(chart.categories) is None:
+        yield f"{at}.categories", f"unknown column {chart.categories!r} in table {table.name!r}; use one of: {names}"
+    for k, series in enumerate(chart.series):
+        found = table.column(series.values)
+        if found is None:
+            yield f"{at}.series[{k}].values", f"unknown column {series.values!r} in table {table.name!r}; use one of: {names}"
+        elif not found.numeric:
+            yield f"{at}.series[{k}].values", f"column {series.values!r} is {found.type}; a series needs a numeric column"
+    if chart.by == "row":
+        positions = [[c.key for c in table.columns].index(s.values) for s in chart.series if table.column(s.values)]
+        if positions != list(range(positions[0], positions[0] + len(positions))) if positions else False:
+            yield f"{at}.series", "a 'by: row' chart needs its series columns adjacent and in table order"
+
+
+def derivation_order(table: Table) -> list[Column] | None:
+    """Derived columns in an order where each comes after those it uses; None on a cycle."""
+    pending = {c.key: c for c in table.derived}
+    done: list[Column] = []
+    while pending:
+        ready = [c for c in pending.values() if c.expression and not (c.expression.columns & pending.keys())]
+        if not ready:
+            return None
+        for column in ready:
+            done.append(column)
+            del pending[column.key]
+    return done
+
+
+def key_path(loc: tuple[int | str, ...]) -> str:
+    """``('sheets', 2, 'charts', 0)`` -> ``sheets[2].charts[0]``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """Turn pydantic's errors into ``(key path, message)`` pairs people can act on."""
+    problems: list[tuple[str, str]] = []
+    for error in exc.errors():
+        ctx_error = (error.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _CrossError):
+            problems.extend(ctx_error.problems)
+            continue
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key; check the spelling against the template reference"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        elif error["type"] == "literal_error":
+            message = message.replace("Input should be", "must be")
+        value = error.get("input")
+        if error["type"] not in ("missing", "extra_forbidden") and isinstance(value, (str, int, float)):
+            message = f"{value!r}: {message}"
+        problems.append((key_path(loc) or "(top level)", message))
+    return problems
+
+
+def from_mapping(data: Any, path: Path | None) -> Template:
+    """Validate a parsed YAML mapping as a template (raises pydantic's ValidationError)."""
+    return Template.model_validate({**data, "path": path} if isinstance(data, dict) else data)

@@ -1,0 +1,45 @@
+"""Reading YAML and JSON documents with one clear error per problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import FileError
+
+
+def read_document(path: Path) -> Any:
+    """Parse a YAML or JSON file (by suffix); unreadable or malformed files raise FileError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileError("file not found; check the path", file=path) from None
+    except IsADirectoryError:
+        raise FileError("is a folder, expected a YAML or JSON file", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise FileError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", file=path) from None
+    except OSError as exc:
+        raise FileError(f"cannot be read ({exc.strerror}); check its permissions", file=path) from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileError(f"malformed JSON: {exc.msg}; fix the file", file=path, where=f"line {exc.lineno}, column {exc.colno}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise FileError(f"malformed YAML: {problem}; fix the file", file=path, where=where) from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file beside ``path``, then rename."""
+    from .writer.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -1,0 +1,110 @@
+"""Native Excel charts from a template's chart specs, fed by table ranges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xlsxwriter.chart import Chart as XlsxChart
+from xlsxwriter.workbook import Workbook
+
+from ..spec.template import Chart, Series
+from .layout import TablePlace
+
+PALETTE = ["#1F4E78", "#C55A11", "#548235", "#7F6000", "#7030A0", "#2E75B6"]
+_XLSX_TYPE: dict[str, dict[str, str]] = {
+    "column": {"type": "column"},
+    "bar": {"type": "bar"},
+    "line": {"type": "line"},
+    "area": {"type": "area"},
+    "pie": {"type": "pie"},
+    "doughnut": {"type": "doughnut"},
+    "scatter": {"type": "scatter", "subtype": "straight_with_markers"},
+}
+_ROUND = frozenset({"pie", "doughnut"})
+
+
+def make_chart(workbook: Workbook, spec: Chart, place: TablePlace) -> XlsxChart:
+    """One chart object (a new one for each placement: xlsxwriter inserts a chart once).
+
+    Series of another type than the chart's (e.g. a line over columns) become a
+    second chart combined with the first, on the secondary axis when asked.
+    """
+    primary = _new(workbook, spec.type)
+    others: dict[str, XlsxChart] = {}
+    if spec.by == "row":
+        for i, row in enumerate(range(place.first_row, place.last_row + 1)):
+            primary.add_series(_row_series(spec, place, row, i))
+    for i, series in enumerate(spec.series if spec.by == "column" else []):
+        kind = series.type or spec.type
+        target = primary if kind == spec.type else others.setdefault(kind, _new(workbook, kind))
+        target.add_series(_series(spec, series, place, i, kind))
+    for other in others.values():
+        primary.combine(other)
+    if spec.title:
+        primary.set_title({"name": spec.title, "name_font": {"size": 12, "bold": True}})
+    if spec.type not in _ROUND:
+        primary.set_x_axis({"name": spec.x_title} if spec.x_title else {})
+        primary.set_y_axis({"name": spec.y_title, "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}} if spec.y_title else {})
+        if spec.y2_title:
+            target2 = next(iter(others.values()), primary)
+            target2.set_y2_axis({"name": spec.y2_title})
+    primary.set_legend({"none": True} if spec.legend == "none" else {"position": spec.legend})
+    primary.show_blanks_as("gap")
+    primary.set_size({"width": spec.width, "height": spec.height})
+    return primary
+
+
+def _new(workbook: Workbook, kind: str) -> XlsxChart:
+    chart = workbook.add_chart(_XLSX_TYPE[kind])
+    assert chart is not None
+    return chart
+
+
+def _series(spec: Chart, series: Series, place: TablePlace, index: int, kind: str) -> dict[str, Any]:
+    sheet = place.sheet
+    column = place.table.column(series.values)
+    assert column is not None
+    col = place.col(series.values)
+    out: dict[str, Any] = {
+        "name": series.name or [sheet, place.header_row, col],
+        "values": [sheet, place.first_row, col, place.last_row, col],
+    }
+    if spec.categories:
+        cat = place.col(spec.categories)
+        out["categories"] = [sheet, place.first_row, cat, place.last_row, cat]
+    color = series.color or PALETTE[index % len(PALETTE)]
+    if kind in ("line", "scatter"):
+        out["line"] = {"color": color, "width": 2.25}
+        out["marker"] = {"type": "circle", "size": 6, "fill": {"color": color}, "border": {"color": color}}
+    elif kind not in _ROUND:
+        out["fill"] = {"color": color}
+    if series.secondary:
+        out["y2_axis"] = True
+    labels = spec.data_labels if series.data_labels is None else series.data_labels
+    if labels:
+        out["data_labels"] = {"value": True, "num_format": column.number_format}
+        if kind in _ROUND:
+            out["data_labels"].update({"category": True, "separator": "\n"})
+            if kind == "pie":
+                out["data_labels"]["position"] = "outside_end"
+    return out
+
+
+def _row_series(spec: Chart, place: TablePlace, row: int, index: int) -> dict[str, Any]:
+    """``by: row`` charts: one series per table row over adjacent columns, headers as categories."""
+    cols = [place.col(s.values) for s in spec.series]
+    first, last = min(cols), max(cols)
+    out: dict[str, Any] = {
+        "name": [place.sheet, row, place.first_col],
+        "categories": [place.sheet, place.header_row, first, place.header_row, last],
+        "values": [place.sheet, row, first, row, last],
+    }
+    if spec.type not in _ROUND:
+        out["fill"] = {"color": PALETTE[index % len(PALETTE)]}
+    if spec.data_labels:
+        column = place.table.column(spec.series[0].values)
+        assert column is not None
+        out["data_labels"] = {"value": True, "num_format": column.number_format}
+        if spec.type in _ROUND:
+            out["data_labels"].update({"category": True, "separator": "\n"})
+    return out
