@@ -179,9 +179,9 @@ class Dataset:
                     lookup = {v for v in typed[target][field_name] if v is not None}
             for p in rule_problems(frame[column.key].tolist(), column, lookup):
                 report.add(self._finding(name, p.row, column.key, p.code, p.message))
-        if spec.key:
-            for p in duplicate_keys(list(frame[spec.key].itertuples(index=False, name=None))):
-                report.add(self._finding(name, p.row, spec.key[0], p.code, p.message))
+        for key in unique_keys(spec):
+            for p in duplicate_keys(list(frame[key].itertuples(index=False, name=None))):
+                report.add(self._finding(name, p.row, key[0], p.code, p.message))
 
     def _file(self, table: str | None) -> Path | None:
         origin = self.origins.get(table or "")
@@ -195,6 +195,12 @@ class Dataset:
         else:
             path = where + (f"[{index}]" if index is not None else "") + (f".{column}" if column else "")
         return Finding("error", code, message, table=table, field=column, path=path or None)
+
+
+def unique_keys(spec: Table) -> list[list[str]]:
+    """The column sets whose values must not repeat: the table key, and each ``unique`` column."""
+    keys = [list(spec.key)] if spec.key else []
+    return keys + [[c.key] for c in spec.columns if c.unique and [c.key] not in keys]
 
 
 def plain(value: Any) -> Any:

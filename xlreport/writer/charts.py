@@ -43,15 +43,36 @@ def make_chart(workbook: Workbook, spec: Chart, place: TablePlace) -> XlsxChart:
     if spec.title:
         primary.set_title({"name": spec.title, "name_font": {"size": 12, "bold": True}})
     if spec.type not in _ROUND:
-        primary.set_x_axis({"name": spec.x_title} if spec.x_title else {})
-        primary.set_y_axis({"name": spec.y_title, "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}} if spec.y_title else {})
-        if spec.y2_title:
-            target2 = next(iter(others.values()), primary)
-            target2.set_y2_axis({"name": spec.y2_title})
+        _axes(spec, place, primary, next(iter(others.values()), primary))
     primary.set_legend({"none": True} if spec.legend == "none" else {"position": spec.legend})
     primary.show_blanks_as("gap")
     primary.set_size({"width": spec.width, "height": spec.height})
     return primary
+
+
+def _axes(spec: Chart, place: TablePlace, primary: XlsxChart, secondary: XlsxChart) -> None:
+    """Axis titles, and number formats taken from the columns the axes show."""
+    x_axis: dict[str, Any] = {"name": spec.x_title} if spec.x_title else {}
+    category = place.table.column(spec.categories) if spec.categories else None
+    if category is not None and category.type == "date":
+        x_axis.update({"num_format": category.number_format, "date_axis": True, "base_unit": "months"})
+    y_axis: dict[str, Any] = {"major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}}
+    y2_axis: dict[str, Any] = {}
+    for series in spec.series:
+        column = place.table.column(series.values)
+        if column is not None:
+            (y2_axis if series.secondary else y_axis).setdefault("num_format", column.number_format)
+    if spec.y_title:
+        y_axis["name"] = spec.y_title
+    if spec.y2_title:
+        y2_axis["name"] = spec.y2_title
+    (primary.set_y_axis if spec.type != "bar" else primary.set_x_axis)(y_axis)
+    if spec.type == "bar":
+        primary.set_y_axis(x_axis)
+    else:
+        primary.set_x_axis(x_axis)
+    if y2_axis:
+        secondary.set_y2_axis(y2_axis)
 
 
 def _new(workbook: Workbook, kind: str) -> XlsxChart:
