@@ -8,9 +8,13 @@ from typing import Any
 
 import click
 
-from . import __version__, api
-from .errors import XlreportError
+from . import __version__, api, views
+from .errors import ValidationError, XlreportError
+from .model.dataset import FORMATS, dump_dataset, save_dataset
+from .reader.api import compare_with_base, diff_paths
+from .reader.workbook import read_workbook
 from .spec.loader import available, load_template
+from .textfiles import write_text_atomic
 
 
 class _Group(click.Group):
@@ -55,6 +59,63 @@ def templates() -> None:
     for name in available():
         spec = load_template(name)
         click.echo(f"{spec.name}\t{spec.version}\t{spec.description}")
+
+
+def _template_option(f: Any) -> Any:
+    return click.option("-t", "--template", help="Template name or path; needed only for workbooks without xlreport metadata.")(f)
+
+
+@main.command("import")
+@click.argument("workbook", type=click.Path(path_type=Path))
+@click.option("-o", "--output", help="Dataset to write: .yaml, .json, a folder (CSV files), or - for stdout. Default: output/<workbook>.yaml.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format, when OUT's suffix does not tell.")
+@_template_option
+@click.option("--report-json", type=click.Path(path_type=Path), help="Also write every finding as JSON to this file.")
+@click.option("--force", is_flag=True, help="Write the dataset even when there are error findings.")
+@click.option("--changes", is_flag=True, help="Also report what changed against the base (see --base).")
+@click.option("--base", type=click.Path(path_type=Path), help="Dataset to compare with; default: the dataset hash recorded in the workbook.")
+def import_(
+    workbook: Path, output: str | None, fmt: str | None, template: str | None, report_json: Path | None, force: bool, changes: bool, base: Path | None
+) -> None:
+    """Read an edited WORKBOOK back into a dataset, validating every cell.
+
+    Findings (coerced text, wrong types, out-of-range values, overwritten
+    formulas...) are printed as a table on stderr. Exits 1 on error findings,
+    and then writes no dataset unless --force.
+    """
+    dataset, report = read_workbook(workbook, template)
+    views.print_findings(report)
+    if report_json is not None:
+        write_text_atomic(report_json, report.to_json() + "\n")
+    if changes or base is not None:
+        views.print_changes(compare_with_base(workbook, dataset, base, template))
+    if not report.ok and not force:
+        raise ValidationError(f"{report.summary()}; no dataset written (fix the cells above, or use --force)", report, file=workbook)
+    if output == "-":
+        click.echo(dump_dataset(dataset, fmt or "yaml"), nl=False)
+    else:
+        target = Path(output) if output else api.DEFAULT_OUTPUT_DIR / f"{workbook.stem}.{fmt or 'yaml'}"
+        click.echo(str(save_dataset(dataset, target, fmt)))
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@_template_option
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON instead of a table.")
+def diff(old: Path, new: Path, template: str | None, as_json: bool) -> None:
+    """Show what changed from OLD to NEW (workbooks or datasets, in any mix).
+
+    Rows added and removed, and changed cells keyed by each table's key
+    columns, with old and new values.
+    """
+    result = diff_paths(old, new, template)
+    if as_json:
+        click.echo(result.to_json())
+    else:
+        views.print_changes(result)
 
 
 if __name__ == "__main__":  # pragma: no cover

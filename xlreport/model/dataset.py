@@ -8,8 +8,10 @@ never 0.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import math
 import re
@@ -19,14 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
-from ..errors import DataError, FileError, ValidationError
+from ..errors import DataError, FileError, UsageError, ValidationError
 from ..findings import Finding, Report
 from ..spec.template import Table, Template, key_path
 from ..textfiles import read_document
-from .values import coerce_column, duplicate_keys, is_missing, rule_problems
+from .validate import check_table
+from .values import coerce_column, is_missing
 
 SPECIAL_TABLES = ("sources", "key_figures")
 _TABLE_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -170,18 +174,8 @@ class Dataset:
         return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(frame)))
 
     def _check_rules(self, name: str, typed: dict[str, pd.DataFrame], spec: Table, report: Report) -> None:
-        frame = typed[name]
-        for column in spec.inputs:
-            lookup = None
-            if column.lookup:
-                target, _, field_name = column.lookup.partition(".")
-                if target in typed and field_name in typed[target]:
-                    lookup = {v for v in typed[target][field_name] if v is not None}
-            for p in rule_problems(frame[column.key].tolist(), column, lookup):
-                report.add(self._finding(name, p.row, column.key, p.code, p.message))
-        for key in unique_keys(spec):
-            for p in duplicate_keys(list(frame[key].itertuples(index=False, name=None))):
-                report.add(self._finding(name, p.row, key[0], p.code, p.message))
+        for key, p in check_table(spec, typed[name], typed):
+            report.add(self._finding(name, p.row, key, p.code, p.message))
 
     def _file(self, table: str | None) -> Path | None:
         origin = self.origins.get(table or "")
@@ -195,12 +189,6 @@ class Dataset:
         else:
             path = where + (f"[{index}]" if index is not None else "") + (f".{column}" if column else "")
         return Finding("error", code, message, table=table, field=column, path=path or None)
-
-
-def unique_keys(spec: Table) -> list[list[str]]:
-    """The column sets whose values must not repeat: the table key, and each ``unique`` column."""
-    keys = [list(spec.key)] if spec.key else []
-    return keys + [[c.key] for c in spec.columns if c.unique and [c.key] not in keys]
 
 
 def plain(value: Any) -> Any:
@@ -258,14 +246,14 @@ def _load_folder(folder: Path) -> Dataset:
     if header is None:
         raise FileError("a dataset folder needs a dataset.yaml with its meta; add one", file=folder)
     dataset = Dataset.from_dict(read_document(header), path=header)
-    for csv in sorted(folder.glob("*.csv")):
-        name = csv.stem
+    for table_file in sorted(folder.glob("*.csv")):
+        name = table_file.stem
         if not _TABLE_KEY.match(name):
-            raise DataError("CSV file names must be table keys (lowercase letters, digits, _); rename it", file=csv)
+            raise DataError("CSV file names must be table keys (lowercase letters, digits, _); rename it", file=table_file)
         if name in dataset.tables:
-            raise DataError(f"table {name!r} is given twice, here and in {header.name}; keep one", file=csv)
-        dataset.tables[name] = _read_csv(csv)
-        dataset.origins[name] = (csv, "csv")
+            raise DataError(f"table {name!r} is given twice, here and in {header.name}; keep one", file=table_file)
+        dataset.tables[name] = _read_csv(table_file)
+        dataset.origins[name] = (table_file, "csv")
     dataset.path = folder
     return dataset
 
@@ -279,3 +267,41 @@ def _read_csv(path: Path) -> pd.DataFrame:
         reason = str(exc).splitlines()[0]
         raise FileError(f"unreadable CSV ({reason}); save it as UTF-8 CSV with a header row", file=path) from None
 
+
+
+FORMATS = ("yaml", "json", "csv")
+
+
+def dump_dataset(dataset: Dataset, fmt: str) -> str:
+    """The dataset as YAML or JSON text (the shape :func:`load_dataset` reads)."""
+    data = dataset.to_dict()
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+
+
+def save_dataset(dataset: Dataset, path: str | Path, fmt: str | None = None) -> Path:
+    """Write ``dataset`` as YAML, JSON or a folder of CSV files (by ``fmt`` or the suffix).
+
+    Files are written atomically; a CSV folder gets ``dataset.yaml`` (the meta)
+    and one ``<table>.csv`` per table.
+    """
+    from ..textfiles import write_text_atomic
+
+    path = Path(path)
+    fmt = fmt or {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(path.suffix.lower(), "csv" if not path.suffix else "")
+    if fmt not in FORMATS:
+        raise UsageError(f"cannot tell the format of {str(path)!r}; use a .yaml, .json or folder path, or --format yaml|json|csv")
+    if fmt != "csv":
+        write_text_atomic(path, dump_dataset(dataset, fmt))
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path / "dataset.yaml", yaml.safe_dump({"meta": dataset.to_dict()["meta"]}, sort_keys=False, allow_unicode=True))
+    for name in dataset.tables:
+        buffer = io.StringIO()
+        records = dataset.records(name)
+        writer = csv.DictWriter(buffer, fieldnames=[str(c) for c in dataset.tables[name].columns], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in records)
+        write_text_atomic(path / f"{name}.csv", buffer.getvalue())
+    return path

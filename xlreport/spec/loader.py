@@ -27,7 +27,7 @@ def available() -> dict[str, Path]:
     return found
 
 
-def load_template(name_or_path: str | Path) -> Template:
+def load_template(name_or_path: str | Path | Template) -> Template:
     """Load and check a template given by name (``vehicle-exports``) or by path to a YAML file.
 
     Every problem is reported with the file and its key path, e.g.

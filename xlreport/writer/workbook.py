@@ -31,6 +31,7 @@ from .styles import Styles, display_width
 META_SHEET = "_xlreport"
 LISTS_SHEET = "_lists"
 FORMAT_VERSION = "1"
+SPEC_CHUNK = 30_000  # the template travels inside the workbook, in cells under 32,767 characters
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
@@ -245,6 +246,8 @@ class _ReportWriter:
         rows: list[list[str]] = [["key", "value"]]
         rows += [[k, v] for k, v in self._identity().items()]
         rows += [[f"meta.{k}", v] for k, v in self.meta.items()]
+        spec = self.template.model_dump_json(exclude={"path"}, exclude_defaults=True)
+        rows += [[f"template_spec.{i // SPEC_CHUNK + 1}", spec[i : i + SPEC_CHUNK]] for i in range(0, len(spec), SPEC_CHUNK)]
         rows += [[], ["table", "data", "sheet", "header", "columns", "rows"]]
         for place in self.places.values():
             keys = ",".join(c.key for c in place.table.columns)

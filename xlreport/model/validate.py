@@ -1,0 +1,40 @@
+"""Column rules across a typed table: required, range, allowed values, lookups, unique keys.
+
+Shared by the builder (which places problems at dataset key paths) and the
+importer (which places them at cells).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import pandas as pd
+
+from ..spec.template import Table
+from .values import Problem, duplicate_keys, rule_problems
+
+
+def unique_keys(spec: Table) -> list[list[str]]:
+    """The column sets whose values must not repeat: the table key, and each ``unique`` column."""
+    keys = [list(spec.key)] if spec.key else []
+    return keys + [[c.key] for c in spec.columns if c.unique and [c.key] not in keys]
+
+
+def lookup_values(column_lookup: str, typed: Mapping[str, pd.DataFrame]) -> set[str] | None:
+    """The values a ``lookup: table.column`` rule accepts, or None when that table is absent."""
+    target, _, field = column_lookup.partition(".")
+    frame = typed.get(target)
+    if frame is None or field not in frame:
+        return None
+    return {v for v in frame[field].tolist() if v is not None}
+
+
+def check_table(spec: Table, frame: pd.DataFrame, typed: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, Problem]]:
+    """Every rule problem of one typed table, as ``(column key, problem)``."""
+    for column in spec.inputs:
+        lookup = lookup_values(column.lookup, typed) if column.lookup else None
+        for problem in rule_problems(frame[column.key].tolist(), column, lookup):
+            yield column.key, problem
+    for key in unique_keys(spec):
+        for problem in duplicate_keys(list(frame[key].itertuples(index=False, name=None))):
+            yield key[-1], problem
