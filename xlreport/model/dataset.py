@@ -95,8 +95,12 @@ class Dataset:
         return out
 
     def hash(self) -> str:
-        """sha256 of the canonical JSON of :meth:`to_dict`: equal data, equal hash."""
-        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        """sha256 of a canonical JSON form (column lists): equal typed data, equal hash."""
+        canonical = {
+            "meta": {k: v for k, v in self.meta.fields().items() if v},
+            "tables": {name: {str(c): frame[c].tolist() for c in frame.columns} for name, frame in self.tables.items()},
+        }
+        text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def equals(self, other: Dataset) -> bool:
@@ -202,6 +206,14 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
         return value
     return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
 
 
 def _frame(rows: Any, where: str, path: Path | None) -> pd.DataFrame:

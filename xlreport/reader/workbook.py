@@ -11,10 +11,8 @@ derived columns are recomputed from the inputs in Python.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import pandas as pd
 import python_calamine as calamine
 from pydantic import ValidationError as PydanticValidationError
 
+from .._gc import gc_paused
 from ..cells import a1, col_name, parse_a1
 from ..errors import FileError, UsageError
 from ..findings import Finding, Report
@@ -72,20 +71,8 @@ def read_workbook(
     Unsafe or unreadable files raise FileError; data problems never raise,
     they become findings (``report.ok`` is False when any is an error).
     """
-    with _gc_paused():
+    with gc_paused():
         return _read(Path(path), template, limits or Limits())
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Reading creates a million small objects and nothing cyclic: the cycle collector only costs time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _read(path: Path, template: str | Path | Template | None, limits: Limits) -> tuple[Dataset, Report]:

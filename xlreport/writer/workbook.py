@@ -18,6 +18,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
+from .._gc import gc_paused
 from ..cells import a1, col_name
 from ..model.dataset import Dataset
 from ..model.derive import aggregate, derive
@@ -43,7 +44,7 @@ _WORKBOOK_OPTIONS = {
 
 def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_time: dt.datetime) -> Path:
     """Write ``dataset`` (already bound to ``template``) to ``target`` atomically."""
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp, gc_paused():
         workbook = xlsxwriter.Workbook(str(tmp), _WORKBOOK_OPTIONS)
         _ReportWriter(workbook, dataset, template, build_time).write()
         workbook.close()
@@ -61,6 +62,14 @@ class _ReportWriter:
         self.places = {p.table.name: p for sp in self.plans.values() for p in sp.tables}
         self.lists: dict[tuple[str, str], str] = {}
         self.meta = dataset.meta.fields()
+        self.identity = {
+            "format": FORMAT_VERSION,
+            "template": template.name,
+            "template_version": template.version,
+            "dataset_hash": dataset.hash(),
+            "build_time": build_time.isoformat(),
+            "generator": f"xlreport {__version__}",
+        }
 
     def write(self) -> None:
         self._properties()
@@ -94,18 +103,8 @@ class _ReportWriter:
                 "created": self.build_time,
             }
         )
-        for name, value in self._identity().items():
+        for name, value in self.identity.items():
             self.wb.set_custom_property(f"xlreport.{name}", value, "text")
-
-    def _identity(self) -> dict[str, str]:
-        return {
-            "format": FORMAT_VERSION,
-            "template": self.template.name,
-            "template_version": self.template.version,
-            "dataset_hash": self.dataset.hash(),
-            "build_time": self.build_time.isoformat(),
-            "generator": f"xlreport {__version__}",
-        }
 
     # -- sheets ----------------------------------------------------------------------
 
@@ -244,7 +243,7 @@ class _ReportWriter:
     def _write_meta(self, ws: Worksheet) -> None:
         """Everything the importer needs, in cells of a hidden sheet (survives a LibreOffice save)."""
         rows: list[list[str]] = [["key", "value"]]
-        rows += [[k, v] for k, v in self._identity().items()]
+        rows += [[k, v] for k, v in self.identity.items()]
         rows += [[f"meta.{k}", v] for k, v in self.meta.items()]
         spec = self.template.model_dump_json(exclude={"path"}, exclude_defaults=True)
         rows += [[f"template_spec.{i // SPEC_CHUNK + 1}", spec[i : i + SPEC_CHUNK]] for i in range(0, len(spec), SPEC_CHUNK)]
