@@ -23,7 +23,8 @@ from .errors import (  # noqa: E402
     XlreportError,
 )
 from .findings import Finding, Report  # noqa: E402
-from .model.dataset import Dataset, Meta, load_dataset  # noqa: E402
+from .model.dataset import Dataset, Meta, load_dataset, save_dataset  # noqa: E402
+from .reader.workbook import read_workbook  # noqa: E402
 from .spec.loader import available as available_templates  # noqa: E402
 from .spec.loader import load_template  # noqa: E402
 from .spec.template import Template  # noqa: E402
@@ -48,4 +49,6 @@ __all__ = [
     "default_dataset_path",
     "load_dataset",
     "load_template",
+    "read_workbook",
+    "save_dataset",
 ]
