@@ -1,3 +1,6 @@
-from .cli import main
+"""``python -m xlreport``: the same as the ``xlreport`` command."""
 
-main()
+from xlreport.cli import main
+
+if __name__ == "__main__":
+    main()

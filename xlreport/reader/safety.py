@@ -106,9 +106,10 @@ def check_workbook(path: StrPath, limits: Limits = Limits()) -> None:
     """Refuse a workbook file that is not a plain, sane ``.xlsx`` package, before it is parsed.
 
     Raises :class:`FileError` whose message is one line: the path, then what is wrong and, where
-    there is one, the fix.  Returns ``None`` when the file may be handed to a reader.  The check
-    reads each zip member at most once with bounded memory; for a workbook of ordinary size it
-    takes a fraction of a second.
+    there is one, the fix.  Returns ``None`` when the file may be handed to a reader.  Memory stays
+    bounded whatever the file holds: small XML parts are read with a size cap, the start of every
+    member once, and each sheet part is streamed (a second time only when the fast scan cannot
+    vouch for it).  A workbook of ordinary size takes a fraction of a second.
     """
     head = _read_start(path, 512)
     if not head.startswith((_ZIP_MAGIC, _EMPTY_ZIP_MAGIC)):
@@ -131,9 +132,7 @@ def parse_xml(data: bytes, *, file: StrPath, part: str) -> Element:
     entity-expansion and external-entity attacks without judging what the DTD does.
     """
     try:
-        root: Element = defused_et.fromstring(
-            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
+        root: Element = defused_et.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         _refuse(file, f"part {_q(part)} declares a DTD; refused (workbooks never need one)")
     except ParseError as exc:
@@ -164,11 +163,7 @@ _ZIP_ERRORS: tuple[type[Exception], ...] = (
     OSError,
 )
 
-_MACRO_CONTENT_TYPES = {
-    "application/vnd.ms-office.vbaproject",
-    "application/vnd.ms-excel.macrosheet+xml",
-    "application/vnd.ms-excel.intlmacrosheet+xml",
-}
+_MACRO_CONTENT_TYPES = {"application/vnd.ms-office.vbaproject", "application/vnd.ms-excel.macrosheet+xml", "application/vnd.ms-excel.intlmacrosheet+xml"}
 _XLSB_CONTENT_TYPE = "application/vnd.ms-excel.sheet.binary.macroenabled.main"
 _WORKBOOK_CONTENT_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
@@ -178,17 +173,7 @@ _WORKBOOK_CONTENT_TYPES = {
 # transitional and the strict (purl.oclc.org) namespaces.
 _SHEET_REL_TYPES = {"worksheet", "chartsheet", "dialogsheet", "xlMacrosheet", "xlIntlMacrosheet"}
 _MACRO_REL_TYPES = {"vbaProject", "xlMacrosheet", "xlIntlMacrosheet"}
-_ASCII_COMPATIBLE = {
-    "utf-8",
-    "utf8",
-    "us-ascii",
-    "ascii",
-    "iso-8859-1",
-    "latin-1",
-    "latin1",
-    "windows-1252",
-    "cp1252",
-}
+_ASCII_COMPATIBLE = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252"}
 
 _CHUNK = 1 * MiB  # streaming read size for sheet parts
 _HEAD_CHUNK = 16 * 1024  # prolog reads ...
@@ -222,10 +207,15 @@ def _one_line(value: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _q(name: str, limit: int = 80) -> str:
-    """Quote a name that comes from the file: control characters escaped, length bounded."""
+def _clean(name: str, limit: int = 80) -> str:
+    """A name from the file made safe for a one-line message: controls escaped, length bounded."""
     name = re.sub(r"[\x00-\x1f\x7f\x85\u2028\u2029]", lambda m: f"\\x{ord(m.group()):02x}", name)
-    return "'" + (name if len(name) <= limit else name[: limit - 1] + "…") + "'"
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _q(name: str) -> str:
+    """_clean(name) in single quotes."""
+    return f"'{_clean(name)}'"
 
 
 def _size(n: int) -> str:
@@ -376,17 +366,9 @@ def _check_zip_directory(path: StrPath, limits: Limits) -> None:
         return  # no readable record: zipfile will report the damage
     entries, directory_size = found
     if entries > limits.max_members:
-        _refuse(
-            path,
-            f"zip holds {entries:,} members (limit {limits.max_members:,}); "
-            "refused as a possible zip bomb",
-        )
+        _refuse(path, f"zip holds {entries:,} members (limit {limits.max_members:,}); refused as a possible zip bomb")
     if directory_size > limits.max_members * 1024:
-        _refuse(
-            path,
-            f"zip directory is {_size(directory_size)} (limit "
-            f"{_size(limits.max_members * 1024)}); refused as a possible zip bomb",
-        )
+        _refuse(path, f"zip directory is {_size(directory_size)} (limit {_size(limits.max_members * 1024)}); refused as a possible zip bomb")
 
 
 def _zip_directory_size(path: StrPath) -> tuple[int, int] | None:
@@ -417,14 +399,13 @@ def _zip_directory_size(path: StrPath) -> tuple[int, int] | None:
 def _zip_kind(path: StrPath, zf: zipfile.ZipFile, limits: Limits) -> str:
     """'ods', 'xlsb', 'xlsm', 'xlsx' or 'zip' for an open zip (see :func:`sniff`)."""
     members = {info.filename.lstrip("/").lower(): info for info in zf.infolist()}
-    if _ods_mimetype(zf, members) is not None:
-        return "ods"
+    mimetype = _ods_mimetype(zf, members)
+    if mimetype is not None:
+        return "ods" if mimetype.startswith(_ODS_MIMETYPE) else "zip"
     if "[content_types].xml" not in members:
         return "zip"
     info = members["[content_types].xml"]
-    types = _content_types(
-        parse_xml(_read_capped(path, zf, info, limits.max_xml_part), file=path, part=info.filename)
-    )
+    types = _content_types(parse_xml(_read_capped(path, zf, info, limits.max_xml_part), file=path, part=info.filename))
     if _XLSB_CONTENT_TYPE in types:
         return "xlsb"
     if _has_vba_member(members) or _macro_content_type(types):
@@ -452,11 +433,7 @@ def _macro_content_type(types: set[str]) -> bool:
 
 def _content_types(root: Element) -> set[str]:
     """Every content type named in [Content_Types].xml, lower case."""
-    return {
-        (el.get("ContentType") or "").strip().lower()
-        for el in root
-        if _local(el.tag) in ("Default", "Override")
-    }
+    return {(el.get("ContentType") or "").strip().lower() for el in root if _local(el.tag) in ("Default", "Override")}
 
 
 def _read_capped(path: StrPath, zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
@@ -475,7 +452,6 @@ def _read_capped(path: StrPath, zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap:
 class _Sheet:
     name: str
     part: zipfile.ZipInfo
-    rel_type: str
 
 
 @dataclass
@@ -509,10 +485,7 @@ class _Package:
         if mimetype is not None:
             if mimetype.startswith(_ODS_MIMETYPE):
                 self.refuse("an OpenDocument spreadsheet (.ods): save it as .xlsx")
-            self.refuse(
-                f"an OpenDocument file ({_one_line(mimetype.decode('ascii', 'replace'))}), "
-                "not an Excel workbook"
-            )
+            self.refuse(f"an OpenDocument file ({_one_line(mimetype.decode('ascii', 'replace'))}), not an Excel workbook")
         if _has_vba_member(self.members):
             self.refuse_macros()
         self.check_xml_heads()
@@ -531,10 +504,7 @@ class _Package:
         limits = self.limits
         infos = self.zf.infolist()
         if len(infos) > limits.max_members:
-            self.refuse(
-                f"zip holds {len(infos):,} members (limit {limits.max_members:,}); "
-                "refused as a possible zip bomb"
-            )
+            self.refuse(f"zip holds {len(infos):,} members (limit {limits.max_members:,}); refused as a possible zip bomb")
         total = 0
         for info in infos:
             name = info.filename
@@ -543,35 +513,24 @@ class _Package:
                 self.refuse(f"zip holds two members named {_q(name)}; refused as ambiguous")
             self.members[key] = info
             if info.flag_bits & 0x1:
-                self.refuse(
-                    f"zip member {_q(name)} is encrypted: remove the password in Excel "
-                    "and save again"
-                )
+                self.refuse(f"zip member {_q(name)} is encrypted: remove the password in Excel and save again")
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                self.refuse(
-                    f"zip member {_q(name)} uses compression method {info.compress_type} "
-                    "(Excel writes only stored or deflated members)"
-                )
+                self.refuse(f"zip member {_q(name)} uses compression method {info.compress_type} (Excel writes only stored or deflated members)")
             self.check_member_size(info)
             total += info.file_size
         if total > limits.max_total_size:
-            self.refuse(
-                f"zip members inflate to {_size(total)} in all (limit "
-                f"{_size(limits.max_total_size)}); refused as a possible zip bomb"
-            )
+            self.refuse(f"zip members inflate to {_size(total)} in all (limit {_size(limits.max_total_size)}); refused as a possible zip bomb")
 
     def check_member_size(self, info: zipfile.ZipInfo) -> None:
         limits = self.limits
         if info.file_size > limits.max_member_size:
             self.refuse(
-                f"zip member {_q(info.filename)} inflates to {_size(info.file_size)} "
-                f"(limit {_size(limits.max_member_size)}); refused as a possible zip bomb"
+                f"zip member {_q(info.filename)} inflates to {_size(info.file_size)} (limit {_size(limits.max_member_size)}); refused as a possible zip bomb"
             )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.ratio_min_size and ratio > limits.max_ratio:
             self.refuse(
-                f"zip member {_q(info.filename)} has a compression ratio of {ratio:,.0f}:1 "
-                f"(limit {limits.max_ratio:,.0f}:1); refused as a possible zip bomb"
+                f"zip member {_q(info.filename)} has a compression ratio of {ratio:,.0f}:1 (limit {limits.max_ratio:,.0f}:1); refused as a possible zip bomb"
             )
 
     # XML prologs
@@ -621,10 +580,7 @@ class _Package:
                     return None  # not XML (or broken before its root): not ours to judge here
                 if not chunk:
                     return None
-        self.refuse(
-            f"part {_q(info.filename)} has no root element within its first "
-            f"{_size(_MAX_PROLOG)}; refused"
-        )
+        self.refuse(f"part {_q(info.filename)} has no root element within its first {_size(_MAX_PROLOG)}; refused")
 
     # package structure
 
@@ -638,10 +594,7 @@ class _Package:
     def check_content_types(self) -> None:
         info = self.member("[Content_Types].xml")
         if info is None:
-            self.refuse(
-                "missing part '[Content_Types].xml': not an Excel package "
-                "(a plain zip archive, or a damaged workbook)"
-            )
+            self.refuse("missing part '[Content_Types].xml': not an Excel package (a plain zip archive, or a damaged workbook)")
         types = _content_types(self.parse(info))
         if _XLSB_CONTENT_TYPE in types:
             self.refuse("an Excel binary workbook (.xlsb): save it as .xlsx")
@@ -651,58 +604,37 @@ class _Package:
     def relationships(self, source: str) -> dict[str, tuple[str, str]]:
         """Relationships of a part ('' for the package): id -> (type's last segment, target).
 
-        The target is resolved to a part name; external targets come back as ''.
+        The target is resolved to a part name; external targets, and targets that point outside
+        the package, come back as '' (only the sheets' targets matter, and those are checked).
         """
         directory, base = posixpath.split(source)
         rels_name = posixpath.join(directory, "_rels", base + ".rels")
         info = self.member(rels_name)
         if info is None:
             what = "the package relationships" if not source else f"relationships of {_q(source)}"
-            self.refuse(
-                f"missing part {_q(rels_name)} ({what}); the file is damaged: "
-                "get a fresh copy or save it again from Excel"
-            )
+            self.refuse(f"missing part {_q(rels_name)} ({what}); the file is damaged: get a fresh copy or save it again from Excel")
         rels: dict[str, tuple[str, str]] = {}
         for el in self.parse(info):
             if _local(el.tag) != "Relationship":
                 continue
             rel_id = el.get("Id") or ""
             if rel_id in rels:
-                self.refuse(
-                    f"part {_q(info.filename)} defines relationship {_q(rel_id)} twice; "
-                    "refused as ambiguous"
-                )
+                self.refuse(f"part {_q(info.filename)} defines relationship {_q(rel_id)} twice; refused as ambiguous")
             rel_type = (el.get("Type") or "").rstrip("/").rpartition("/")[2]
             external = (el.get("TargetMode") or "").lower() == "external"
-            target = "" if external else self.resolve(directory, el.get("Target") or "", info)
+            target = "" if external else _resolve(directory, el.get("Target") or "")
             rels[rel_id] = (rel_type, target)
         return rels
-
-    def resolve(self, directory: str, target: str, rels: zipfile.ZipInfo) -> str:
-        """Part name of a relationship target, relative to the source part's folder."""
-        target = unquote(target.strip())
-        joined = target.lstrip("/") if target.startswith("/") else posixpath.join(directory, target)
-        name = posixpath.normpath(joined) if joined else ""
-        if not name or name == "." or name.startswith("../") or name == "..":
-            self.refuse(
-                f"part {_q(rels.filename)} has a relationship target {_q(target)} "
-                "outside the package; the file is damaged"
-            )
-        return name
 
     def workbook_part(self) -> zipfile.ZipInfo:
         """The workbook part named by the package's officeDocument relationship."""
         targets = [t for kind, t in self.relationships("").values() if kind == "officeDocument"]
         if not targets or not targets[0]:
-            self.refuse(
-                "_rels/.rels names no workbook part (no officeDocument relationship); "
-                "the file is damaged or not a workbook"
-            )
+            self.refuse("_rels/.rels names no workbook part (no officeDocument relationship); the file is damaged or not a workbook")
         info = self.member(targets[0])
         if info is None:
             self.refuse(
-                f"missing part {_q(targets[0])} (the workbook, named in _rels/.rels); "
-                "the file is damaged: get a fresh copy or save it again from Excel"
+                f"missing part {_q(targets[0])} (the workbook, named in _rels/.rels); the file is damaged: get a fresh copy or save it again from Excel"
             )
         if info.filename.lower().endswith(".bin"):
             self.refuse("an Excel binary workbook (.xlsb): save it as .xlsx")
@@ -711,19 +643,11 @@ class _Package:
     def sheets(self, workbook: zipfile.ZipInfo) -> list[_Sheet]:
         """Sheets listed in workbook.xml, each resolved to its part through relationships."""
         root = self.parse(workbook)
-        entries = [
-            el
-            for child in root
-            if _local(child.tag) == "sheets"
-            for el in child
-            if _local(el.tag) == "sheet"
-        ]
+        entries = [el for child in root if _local(child.tag) == "sheets" for el in child if _local(el.tag) == "sheet"]
         if not entries:
             self.refuse(f"part {_q(workbook.filename)} lists no sheets; the file is damaged")
         if len(entries) > self.limits.max_sheets:
-            self.refuse(
-                f"workbook lists {len(entries):,} sheets (limit {self.limits.max_sheets:,})"
-            )
+            self.refuse(f"workbook lists {len(entries):,} sheets (limit {self.limits.max_sheets:,})")
         rels = self.relationships(workbook.filename)
         if any(kind in _MACRO_REL_TYPES for kind, _ in rels.values()):
             self.refuse_macros()
@@ -733,15 +657,12 @@ class _Package:
         for el in entries:
             sheet = self.resolve_sheet(el, rels)
             if sheet.name.casefold() in names:
-                self.refuse(
-                    f"workbook lists two sheets named {_q(sheet.name)}; refused as ambiguous"
-                )
+                self.refuse(f"workbook lists two sheets named {_q(sheet.name)}; refused as ambiguous")
             names.add(sheet.name.casefold())
             other = by_part.setdefault(sheet.part.filename, sheet.name)
             if other != sheet.name:
                 self.refuse(
-                    f"sheets {_q(other)} and {_q(sheet.name)} point at the same part "
-                    f"{_q(sheet.part.filename)}; refused (the file is damaged or hostile)"
+                    f"sheets {_q(other)} and {_q(sheet.name)} point at the same part {_q(sheet.part.filename)}; refused (the file is damaged or hostile)"
                 )
             sheets.append(sheet)
         return sheets
@@ -750,28 +671,24 @@ class _Package:
         name = el.get("name")
         rel_id = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
         if name is None or rel_id is None:
-            self.refuse(
-                f"workbook lists a sheet without a name or relationship id "
-                f"({_q(name or '?')}); the file is damaged"
-            )
+            self.refuse(f"workbook lists a sheet without a name or relationship id ({_q(name or '?')}); the file is damaged")
         if rel_id not in rels:
-            self.refuse(
-                f"sheet {_q(name)} refers to relationship {_q(rel_id)}, which the workbook "
-                "does not define; the file is damaged"
-            )
+            self.refuse(f"sheet {_q(name)} refers to relationship {_q(rel_id)}, which the workbook does not define; the file is damaged")
         rel_type, target = rels[rel_id]
         if rel_type not in _SHEET_REL_TYPES or not target:
-            self.refuse(
-                f"sheet {_q(name)} does not point at a sheet part inside the package "
-                f"(relationship type {_q(rel_type)}); the file is damaged"
-            )
+            self.refuse(f"sheet {_q(name)} does not point at a sheet part inside the package (relationship type {_q(rel_type)}); the file is damaged")
         info = self.member(target)
         if info is None:
-            self.refuse(
-                f"sheet {_q(name)}: missing part {_q(target)}; the file is damaged: "
-                "get a fresh copy or save it again from Excel"
-            )
-        return _Sheet(name, info, rel_type)
+            self.refuse(f"sheet {_q(name)}: missing part {_q(target)}; the file is damaged: get a fresh copy or save it again from Excel")
+        return _Sheet(name, info)
+
+
+def _resolve(directory: str, target: str) -> str:
+    """Part name of a relationship target relative to the source part's folder; '' if outside."""
+    target = unquote(target.strip())
+    joined = target.lstrip("/") if target.startswith("/") else posixpath.join(directory, target)
+    name = posixpath.normpath(joined) if joined else ""
+    return "" if name in ("", ".", "..") or name.startswith("../") else name
 
 
 def _ascii_compatible(first: bytes, declared: str | None) -> bool:
@@ -803,10 +720,8 @@ class _SheetScan:
         self.limits = package.limits
         size = sheet.part.file_size
         limits = self.limits
-        self.allowed = min(
-            limits.max_cells, max(limits.max_sparse_cells, int(size * limits.max_cells_per_byte))
-        )
-        self.label = f"sheet {_q(sheet.name)} ({self.part})"
+        self.allowed = min(limits.max_cells, max(limits.max_sparse_cells, int(size * limits.max_cells_per_byte)))
+        self.label = f"sheet {_q(sheet.name)} ({_clean(self.part)})"
 
     def refuse(self, message: str) -> NoReturn:
         self.package.refuse(f"{self.label}: {message}")
@@ -942,9 +857,7 @@ class _SheetScan:
         try:
             parser.Parse(chunk, final)
         except expat.ExpatError as exc:
-            self.package.refuse(
-                _malformed(self.part, exc.lineno, exc.offset, expat.ErrorString(exc.code))
-            )
+            self.package.refuse(_malformed(self.part, exc.lineno, exc.offset, expat.ErrorString(exc.code)))
 
     def finish_parse(self, parser: expat.XMLParserType) -> None:
         self.parse_chunk(parser, b"", final=True)
@@ -987,37 +900,26 @@ class _Grid:
     def new_row(self, attrs: dict[str, str]) -> None:
         values = _attr(attrs, "r")
         if len(values) > 1:
-            self.scan.refuse(
-                f"a row has {len(values)} 'r' attributes; the file is damaged or hostile"
-            )
+            self.scan.refuse(f"a row has {len(values)} 'r' attributes; the file is damaged or hostile")
         if values:
             match = _ROW_NUMBER.fullmatch(values[0])
-            if match is None:
-                self.scan.refuse(
-                    f"invalid row number {_q(values[0])}; the file is damaged or hostile"
-                )
+            if match is None or int(match.group(1)) == 0:
+                self.scan.refuse(f"invalid row number {_q(values[0])}; the file is damaged or hostile")
             self.row = int(match.group(1))
         else:
             self.row += 1  # rows without 'r' follow the previous one
         self.col = 0
-        if not 1 <= self.row <= self.limits.max_rows:
-            self.scan.refuse(
-                f"row {self.row:,} is beyond the last allowed row "
-                f"{self.limits.max_rows:,}; the file is damaged or hostile"
-            )
+        if self.row > self.limits.max_rows:
+            self.scan.refuse(f"row {self.row:,} is beyond the last allowed row {self.limits.max_rows:,}; the file is damaged or hostile")
 
     def cell(self, attrs: dict[str, str]) -> None:
         values = _attr(attrs, "r")
         if len(values) > 1:
-            self.scan.refuse(
-                f"a cell has {len(values)} 'r' attributes; the file is damaged or hostile"
-            )
+            self.scan.refuse(f"a cell has {len(values)} 'r' attributes; the file is damaged or hostile")
         if values:
             match = _CELL_REF.fullmatch(values[0])
-            if match is None:
-                self.scan.refuse(
-                    f"invalid cell reference {_q(values[0])}; the file is damaged or hostile"
-                )
+            if match is None or int(match.group(2)) == 0:
+                self.scan.refuse(f"invalid cell reference {_q(values[0])}; the file is damaged or hostile")
             row, col = int(match.group(2)), _col_number(match.group(1).upper())
         else:
             row, col = max(self.row, 1), self.col + 1  # cells without 'r' follow the previous one
@@ -1055,11 +957,7 @@ class _Grid:
         limits = self.limits
         if not (1 <= row <= limits.max_rows and 1 <= col <= limits.max_cols):
             last = _cell_name(limits.max_rows, limits.max_cols)
-            where = _cell_name(row, col) if row >= 1 and col >= 1 else f"row {row}, column {col}"
-            self.scan.refuse(
-                f"{what} {where} is beyond the last allowed cell {last}; "
-                "the file is damaged or hostile"
-            )
+            self.scan.refuse(f"{what} {_cell_name(row, col)} is beyond the last allowed cell {last}; the file is damaged or hostile")
 
     def too_many(self) -> str:
         """'more than the N allowed' plus, when the part's size set N, that size."""
