@@ -33,6 +33,7 @@ NUMERIC_TYPES = frozenset({"integer", "number", "percent"})
 
 _KEY = r"^[a-z_][a-z0-9_]*$"
 _TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_.]*$"
+_CELL_LIKE = r"[A-Z]{1,3}[0-9]+|R[0-9]*C[0-9]*"
 _CELL = r"^\$?[A-Z]{1,3}\$?[0-9]{1,7}$"
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
@@ -118,6 +119,15 @@ class Table(_Model):
     key: list[str] = []
     columns: Annotated[list[Column], Field(min_length=1)]
     totals: Totals | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_cell_reference(cls, value: str) -> str:
+        if value.lower() in ("r", "c") or re.fullmatch(_CELL_LIKE, value, re.IGNORECASE):
+            raise ValueError(
+                f"table name {value!r} reads as a cell reference, which Excel refuses; use a word such as 'Sales'"
+            )
+        return value
 
     def column(self, key: str) -> Column | None:
         return next((c for c in self.columns if c.key == key), None)
@@ -350,7 +360,8 @@ def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
         elif error["type"] == "literal_error":
             message = message.replace("Input should be", "must be")
         value = error.get("input")
-        if error["type"] not in ("missing", "extra_forbidden") and isinstance(value, (str, int, float)):
+        quotable = isinstance(value, (str, int, float)) and repr(value) not in message
+        if error["type"] not in ("missing", "extra_forbidden") and quotable:
             message = f"{value!r}: {message}"
         problems.append((key_path(loc) or "(top level)", message))
     return problems
