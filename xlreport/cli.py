@@ -118,5 +118,9 @@ def diff(old: Path, new: Path, template: str | None, as_json: bool) -> None:
         views.print_changes(result)
 
 
+from .batch.command import batch  # noqa: E402
+
+main.add_command(batch)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,35 @@
+"""Many reports from one command: manifests, ``--split-by``, worker processes, progress and Dask.
+
+The Python API::
+
+    from xlreport.batch import plan_jobs, run_batch
+    jobs = plan_jobs(["reports.yaml"])                 # a manifest, dataset files, or () for the default
+    result = run_batch(jobs, workers=4)                # BatchResult: one JobResult per job
+    print(result.summary_line()); raise SystemExit(result.exit_code)
+"""
+
+from __future__ import annotations
+
+from .jobs import Job, Split, expand_jobs, safe_name, unique_names
+from .manifest import is_manifest, jobs_from_paths, load_manifest, plan_jobs
+from .results import BatchResult, JobResult
+from .runner import run_batch
+from .work import identity, read_identity, run_job
+
+__all__ = [
+    "BatchResult",
+    "Job",
+    "JobResult",
+    "Split",
+    "expand_jobs",
+    "identity",
+    "is_manifest",
+    "jobs_from_paths",
+    "load_manifest",
+    "plan_jobs",
+    "read_identity",
+    "run_batch",
+    "run_job",
+    "safe_name",
+    "unique_names",
+]
