@@ -120,11 +120,23 @@ def _open(path: Path) -> calamine.CalamineWorkbook:
         raise FileError(f"unreadable workbook ({type(exc).__name__}: {exc}); save it again as .xlsx", file=path) from None
 
 
+def _sheet_cells(book: calamine.CalamineWorkbook, sheet: str, path: Path) -> tuple[list[list[Any]], Any]:
+    """A sheet's cells from A1 and its merged ranges; calamine's errors (e.g. on ``#SPILL!``) become FileError."""
+    try:
+        found = book.get_sheet_by_name(sheet)
+        return found.to_python(skip_empty_area=False), found.merged_cell_ranges
+    except Exception as exc:  # calamine raises its own error types for cells it cannot read
+        raise FileError(
+            f"sheet {sheet!r} cannot be read ({type(exc).__name__}: {exc}); open it in Excel or LibreOffice and save it again",
+            file=path,
+        ) from None
+
+
 def _metadata(book: calamine.CalamineWorkbook, package: Package) -> Metadata:
     values = {k.removeprefix("xlreport."): v for k, v in package.custom.items() if k.startswith("xlreport.")}
     tables: dict[str, dict[str, str]] = {}
     if META_SHEET in book.sheet_names:
-        rows = [[_text(v) for v in row] for row in book.get_sheet_by_name(META_SHEET).to_python(skip_empty_area=False)]
+        rows = [[_text(v) for v in row] for row in _sheet_cells(book, META_SHEET, package.path)[0]]
         header: list[str] | None = None
         for row in rows:
             if not any(row):
@@ -241,9 +253,7 @@ class _TableReader:
         if sheet not in self._sheets:
             if len(self._sheets) >= 1:
                 self._sheets.pop(next(iter(self._sheets)))  # keep one big sheet in memory, not all
-            found = self.book.get_sheet_by_name(sheet)
-            self._merged_ranges[sheet] = found.merged_cell_ranges
-            self._sheets[sheet] = found.to_python(skip_empty_area=False)
+            self._sheets[sheet], self._merged_ranges[sheet] = _sheet_cells(self.book, sheet, self.package.path)
         return self._sheets[sheet]
 
     def _headers_match(self, table: Table, headers: Sequence[str]) -> bool:
