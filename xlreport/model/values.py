@@ -114,8 +114,9 @@ def _fast_path(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] |
             return [round15(v) for v in array.tolist()]
         return array.tolist()
     if kind in ("text", "category") and types <= {str} and max(map(len, values), default=0) <= MAX_TEXT:
-        out = [v if v and not v.isspace() else None for v in values]
-        return [v if v is None else _clean_text(v) for v in out] if any("\r" in v for v in values) else out
+        blank = {v for v in set(values) if not v or v.isspace()}
+        out = [None if v in blank else v for v in values] if blank else list(values)
+        return [v if v is None else _clean_text(v) for v in out] if "\r" in "".join(values) else out
     if kind == "date" and types <= {dt.date} and (not values or min(values) >= MIN_DATE):
         return list(values)
     return None

@@ -80,8 +80,8 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
     package = read_package(path)
     book = _open(path)
     metadata = _metadata(book, package)
-    spec = _template(template, metadata, path)
     report = Report(source=str(path))
+    spec = _template(template, metadata, path, report)
     recorded = metadata.values.get("template_version")
     if metadata.known and recorded and recorded != spec.version:
         report.add(Finding("warning", "template-version", f"built with {spec.name} {recorded}, read with {spec.version}"))
@@ -157,19 +157,26 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _template(template: str | Path | Template | None, metadata: Metadata, path: Path) -> Template:
+def _template(template: str | Path | Template | None, metadata: Metadata, path: Path, report: Report) -> Template:
     """The template given, else the copy the builder stored in the workbook, else the named one."""
     if template is not None:
         return load_template(template)
     if not metadata.known:
         raise UsageError("the workbook has no xlreport metadata; pass --template NAME to say how to read it", file=path)
     chunks = sorted((int(k.rpartition(".")[2]), v) for k, v in metadata.values.items() if k.startswith("template_spec."))
+    name = metadata.values["template"]
     if chunks:
         try:
             return Template.model_validate_json("".join(v for _, v in chunks))
-        except PydanticValidationError:
-            pass  # damaged by an edit: fall back to the installed template of that name
-    return load_template(metadata.values["template"])
+        except PydanticValidationError:  # damaged by an edit: fall back to the installed template
+            report.add(
+                Finding(
+                    "warning", "template-damaged",
+                    f"the template stored in the workbook is damaged; read with the installed template {name!r}",
+                    sheet=META_SHEET,
+                )
+            )
+    return load_template(name)
 
 
 def _meta(metadata: Metadata, path: Path) -> Meta:
@@ -209,7 +216,7 @@ class _TableReader:
             grid = self._sheet(part.sheet)
             headers = [_text(v) for v in grid[header][left : right + 1]] if header < len(grid) else []
             rows = grid[header + 1 : bottom + 1 - part.totals_rows]
-            if left > 0 or any(len(row) != right + 1 for row in rows):
+            if left > 0 or set(map(len, rows)) - {right + 1}:
                 rows = [row[left : right + 1] for row in rows]
             return _Located(part.sheet, header, left, headers, rows, "table")
         record = self.metadata.tables.get(table.name)
@@ -269,7 +276,8 @@ class _TableReader:
         """The typed input columns, and for each kept row its index among the raw rows."""
         positions = self._columns(table, located)
         width = len(located.headers)
-        keep = [i for i, row in enumerate(located.rows) if any(row) or not _blank(row)]
+        rows = located.rows
+        keep = list(range(len(rows))) if all(map(any, rows)) else [i for i, row in enumerate(rows) if any(row) or not _blank(row)]
         kept = located.rows if len(keep) == len(located.rows) else [located.rows[i] for i in keep]
         columns = list(zip(*kept, strict=False)) if kept else [() for _ in range(width)]
         out: dict[str, list[Any]] = {}

@@ -1,0 +1,147 @@
+"""`xlreport import` on the hostile corpus and on tampered reports: exit 2, one line, no traceback.
+
+Each corpus file goes through the whole command (safety check, package facts, calamine, the
+importer) in a forked child capped at 1 GiB of address space and 10 s, the limits the import
+issue sets.  A real console run of a few files proves nothing reaches the terminal but the line.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import zipfile
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.hostile.make_corpus import EXPECTED, make_corpus
+from xlreport.cli import main
+
+TIMEOUT = 10  # seconds per file
+MEMORY = 1 << 30  # bytes of address space per file
+
+# Files the safety check accepts: they are sound workbooks without xlreport's metadata.
+NO_METADATA = "the workbook has no xlreport metadata; pass --template NAME to say how to read it"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("hostile-cli")
+    make_corpus(out)
+    return out
+
+
+def _import_in_child(args: list[str], conn: Connection) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+    result = CliRunner().invoke(main, args)
+    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+    conn.send((result.exit_code, result.stdout, result.stderr, repr(result.exception) if crashed else None))
+
+
+def run_import(args: list[str]) -> tuple[int, str, str]:
+    """`xlreport ARGS` in a forked child under the memory cap; fails the test past TIMEOUT."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_import_in_child, args=(args, sender))
+    child.start()
+    sender.close()
+    child.join(TIMEOUT)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail(f"xlreport {' '.join(args)} did not finish within {TIMEOUT} s")
+    assert receiver.poll(), f"child died with exit code {child.exitcode}"
+    code, out, err, crash = receiver.recv()
+    assert crash is None, f"xlreport {' '.join(args)} raised {crash}"
+    return code, out, err
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_corpus_file_gets_exit_2_and_one_line(corpus: Path, name: str, tmp_path: Path) -> None:
+    path = corpus / name
+    out = tmp_path / "data.yaml"
+    code, stdout, stderr = run_import(["import", str(path), "-o", str(out)])
+    expected = NO_METADATA if EXPECTED[name] == "ok" else EXPECTED[name]
+    assert code == 2, stderr
+    assert stdout == ""
+    assert stderr.startswith(f"error: {path}: ") and stderr.endswith("\n") and stderr.count("\n") == 1, stderr
+    assert expected in stderr
+    assert not out.exists()
+
+
+def test_the_console_shows_only_the_line(corpus: Path) -> None:
+    command = shutil.which("xlreport")
+    assert command, "the xlreport console command is installed with the package"
+    for name in ("zip_bomb_1g.xlsx", "billion_laughs.xlsx", "truncated.xlsx"):
+        result = subprocess.run([command, "import", str(corpus / name)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert re.fullmatch(rf"error: {re.escape(str(corpus / name))}: [^\n]+\n", result.stderr), result.stderr
+
+
+def _rewrite(source: Path, target: Path, part: str, change: dict[bytes, bytes]) -> None:
+    """Copy a workbook, replacing byte strings inside one part."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == part:
+                for old, new in change.items():
+                    assert old in data, f"{old!r} not in {part}"
+                    data = data.replace(old, new)
+            zout.writestr(info, data)
+
+
+def _shared_strings(report: Path) -> bytes:
+    with zipfile.ZipFile(report) as zf:
+        return zf.read("xl/sharedStrings.xml")
+
+
+def test_a_tampered_embedded_template_falls_back_with_a_warning(default_report: Path, tmp_path: Path) -> None:
+    """The template travels in the workbook; a damaged copy is reported, and the installed one reads it."""
+    strings = _shared_strings(default_report)
+    spec = re.search(rb'<t[^>]*>(\{"name":[^<]*)</t>', strings)
+    assert spec, "the first template_spec chunk is a shared string starting with the template JSON"
+    tampered = tmp_path / "tampered.xlsx"
+    _rewrite(default_report, tampered, "xl/sharedStrings.xml", {spec.group(1): b'{"name": 1, '})
+    report_json = tmp_path / "findings.json"
+    code, _, stderr = run_import(["import", str(tampered), "-o", str(tmp_path / "out.yaml"), "--report-json", str(report_json)])
+    assert code == 0, stderr
+    findings = json.loads(report_json.read_text())["findings"]
+    assert [(f["severity"], f["code"], f["sheet"]) for f in findings] == [("warning", "template-damaged", "_xlreport")]
+    assert "read with the installed template 'vehicle-exports'" in findings[0]["message"]
+    assert (tmp_path / "out.yaml").exists()
+
+    unknown = tmp_path / "unknown.xlsx"
+    _rewrite(tampered, unknown, "docProps/custom.xml", {b">vehicle-exports<": b">no-such-template<"})
+    code, stdout, stderr = run_import(["import", str(unknown), "-o", str(tmp_path / "never.yaml")])
+    assert code == 2 and stdout == ""
+    assert stderr.startswith(f"error: {unknown}: ") or stderr.startswith("error: unknown template"), stderr
+    assert "'no-such-template'" in stderr and stderr.count("\n") == 1, stderr
+    assert not (tmp_path / "never.yaml").exists()
+
+
+def test_a_spill_error_cell_is_a_clear_error(default_report: Path, tmp_path: Path) -> None:
+    """calamine cannot read #SPILL! cells; the import says which sheet instead of crashing."""
+    with zipfile.ZipFile(default_report) as zf:
+        sheet = zf.read("xl/worksheets/sheet2.xml")
+    cell = re.search(rb'<c r="([A-Z]+[0-9]+)"[^>]*t="s"[^>]*><v>[0-9]+</v></c>', sheet)
+    assert cell
+    spilled = cell.group(0).split(b"><v>")[0].replace(b't="s"', b't="e"') + b"><v>#SPILL!</v></c>"
+    broken = tmp_path / "spill.xlsx"
+    _rewrite(default_report, broken, "xl/worksheets/sheet2.xml", {cell.group(0): spilled})
+    code, _, stderr = run_import(["import", str(broken), "-o", str(tmp_path / "out.yaml")])
+    assert code in (1, 2), stderr
+    assert stderr.count("\n") >= 1 and "Traceback" not in stderr
+    if code == 2:
+        assert stderr.startswith(f"error: {broken}: sheet ") and stderr.count("\n") == 1, stderr
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-q"]))
