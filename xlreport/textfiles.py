@@ -10,6 +10,9 @@ import yaml
 
 from .errors import FileError
 
+# libyaml's parser when PyYAML was built with it: the same safe subset, several times faster.
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def read_document(path: Path) -> Any:
     """Parse a YAML or JSON file (by suffix); unreadable or malformed files raise FileError."""
@@ -29,7 +32,11 @@ def read_document(path: Path) -> Any:
         except json.JSONDecodeError as exc:
             raise FileError(f"malformed JSON: {exc.msg}; fix the file", file=path, where=f"line {exc.lineno}, column {exc.colno}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_FastLoader)
+    except yaml.YAMLError:
+        pass  # parse again with the pure-Python loader: its messages and positions are the ones we show
+    try:
+        return yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None

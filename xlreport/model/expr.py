@@ -50,7 +50,8 @@ class Expr:
     def evaluate(self, frame: Mapping[str, pd.Series]) -> pd.Series:
         """Vectorised value of the expression for every row; blanks are NaN."""
         index = next(iter(frame.values())).index if frame else pd.RangeIndex(0)
-        numeric = {k: pd.to_numeric(v, errors="coerce").astype("float64") for k, v in frame.items()}
+        used = self.columns
+        numeric = {k: pd.to_numeric(v, errors="coerce").astype("float64") for k, v in frame.items() if k in used}
         result = _evaluate(self.tree, numeric)
         series = result if isinstance(result, pd.Series) else pd.Series(float(result), index=index)
         return series.replace([np.inf, -np.inf], np.nan)
