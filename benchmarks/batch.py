@@ -13,6 +13,11 @@ Three runs build the same reports from the same datasets:
    once, outside the timing), so it writes the same sheets, cells, formats,
    tables, validations and charts; the script checks the bytes are identical.
    It starts from values already in memory: it reads and checks nothing.
+   It runs twice: with xlsxwriter's default options (each part goes through a
+   temporary file), as a plain script would, and tuned as xlreport's writer is
+   for report-sized workbooks (``in_memory=True``, cycle collector paused).
+   The target is judged against the first; the second shows xlreport's own
+   fixed cost (reading and checking the dataset, planning the layout).
 
 It prints reports per second, the speed-up of 2 workers over 1, and the
 per-report cost ratio of xlreport (sequential) to the plain loop, against the
@@ -229,7 +234,7 @@ def main() -> int:
         calls = record_default_report()
         check = root / "check"
         check.mkdir(exist_ok=True)
-        plain_report(calls, check / "plain.xlsx")
+        plain_report(calls, check / "plain.xlsx", {**writer._WORKBOOK_OPTIONS, "in_memory": True})  # zip entries as xlreport writes them
         api.build(None, output=check / "xlreport.xlsx")
         same = (check / "plain.xlsx").read_bytes() == (check / "xlreport.xlsx").read_bytes()
         print(f"plain loop replays {len(calls)} xlsxwriter calls; its workbook is byte-identical to xlreport's: {'yes' if same else 'NO'}\n")
@@ -243,9 +248,12 @@ def main() -> int:
             for i in range(start, stop):
                 plain_report(calls, plain_dir / f"report-{i:04d}.xlsx")
 
-        def plain_loop_gc_paused(start: int, stop: int) -> None:
-            with gc_paused():  # as xlreport does around its bulk work
-                plain_loop(start, stop)
+        in_memory = {**writer._WORKBOOK_OPTIONS, "in_memory": True}
+
+        def plain_loop_in_memory(start: int, stop: int) -> None:
+            with gc_paused():  # tuned as xlreport is: parts assembled in memory, cycle collector paused
+                for i in range(start, stop):
+                    plain_report(calls, plain_dir / f"report-{i:04d}.xlsx", in_memory)
 
         def sequential(start: int, stop: int) -> None:
             result = run_batch(jobs1[start:stop], workers=1, force=True)
@@ -259,7 +267,7 @@ def main() -> int:
         sequential(0, 2)
         # The sequential and plain runs alternate in blocks, so a slow spell of the
         # machine hits all alike; their times are the sums over the blocks.
-        runs: list[tuple[str, Callable[[int, int], None]]] = [("seq", sequential), ("plain", plain_loop), ("plain-gc", plain_loop_gc_paused)]
+        runs: list[tuple[str, Callable[[int, int], None]]] = [("seq", sequential), ("plain", plain_loop), ("plain-mem", plain_loop_in_memory)]
         total = dict.fromkeys([name for name, _ in runs], 0.0)
         edges = [count * b // BLOCKS for b in range(BLOCKS + 1)]
         for b, (start, stop) in enumerate(zip(edges, edges[1:], strict=False)):
@@ -267,18 +275,18 @@ def main() -> int:
                 began = time.perf_counter()
                 run(start, stop)
                 total[name] += time.perf_counter() - began
-        seq, plain, plain_gc = total["seq"], total["plain"], total["plain-gc"]
+        seq, plain, plain_mem = total["seq"], total["plain"], total["plain-mem"]
         report("xlreport batch, sequential", seq, count)
         par = timed("xlreport batch, --jobs 2", parallel, count)
         report("plain xlsxwriter loop", plain, count)
-        report("plain loop, cycle collector paused", plain_gc, count)
+        report("plain loop, tuned (in_memory, no GC)", plain_mem, count)
 
         print()
         print(f"speed-up, 2 workers over 1:          {seq / par:5.2f}x   (target >= {TARGET_SPEEDUP}x: {'met' if seq / par >= TARGET_SPEEDUP else 'NOT met'})")
-        for label, base in (("plain", plain), ("plain, GC paused", plain_gc)):
-            ratio = seq / base
-            verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
-            print(f"per-report cost, xlreport / {label + ':':<17} {ratio:5.2f}x   (target <= {TARGET_RATIO}x: {verdict})")
+        ratio = seq / plain
+        verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+        print(f"per-report cost, xlreport / plain:    {ratio:5.2f}x   (target <= {TARGET_RATIO}x: {verdict})")
+        print(f"per-report cost, xlreport / tuned:    {seq / plain_mem:5.2f}x   (the same calls with xlreport's own xlsxwriter settings)")
         print("\nthe same plain loop in 1 and in 2 processes (pool already started): what this machine allows")
         sample = min(count, 100)
         for in_memory in (False, True):
