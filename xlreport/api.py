@@ -35,8 +35,26 @@ def resolve(dataset: Dataset | str | Path | None, template: Template | str | Pat
             f"no template given and the dataset names none; pass --template (one of: {', '.join(available())}) or set meta.template",
             file=data.path,
         )
-    spec = name if isinstance(name, Template) else load_template(name)
+    if isinstance(name, Template):
+        spec = name
+    elif template is None:
+        spec = _template_named_by(data, str(name))
+    else:
+        spec = load_template(name)
     return data.bind(spec), spec
+
+
+def _template_named_by(data: Dataset, name: str) -> Template:
+    """The template a dataset names in ``meta.template``; an unknown name is blamed on that key."""
+    try:
+        return load_template(name)
+    except UsageError:
+        names = ", ".join(available()) or "none installed"
+        raise UsageError(
+            f"unknown template {name!r}; set meta.template to one of: {names}, or pass --template NAME|PATH",
+            file=data.path,
+            where="meta.template",
+        ) from None
 
 
 def build_time(dataset: Dataset) -> dt.datetime:

@@ -30,7 +30,8 @@ def read_document(path: Path) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise FileError(f"malformed JSON: {exc.msg}; fix the file", file=path, where=f"line {exc.lineno}, column {exc.colno}") from None
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise FileError(f"malformed JSON: {exc.msg}; correct the syntax there (quotes, commas, brackets)", file=path, where=where) from None
     try:
         return yaml.load(text, Loader=_FastLoader)
     except yaml.YAMLError:
@@ -41,7 +42,15 @@ def read_document(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FileError(f"malformed YAML: {problem}; fix the file", file=path, where=where) from None
+        raise FileError(f"malformed YAML: {problem}; {_yaml_hint(problem)}", file=path, where=where) from None
+
+
+def _yaml_hint(problem: str) -> str:
+    if problem.startswith("mapping values are not allowed"):
+        return "put quotes around a value that contains ': '"
+    if problem.startswith("found character '\\t'"):
+        return "indent with spaces, not tabs"
+    return "correct the syntax there (quotes, brackets, indentation)"
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -178,7 +178,10 @@ class Dataset:
         return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(frame)))
 
     def _check_rules(self, name: str, typed: dict[str, pd.DataFrame], spec: Table, report: Report) -> None:
+        absent = {c.key for c in spec.inputs if c.key not in self.tables[name].columns}
         for key, p in check_table(spec, typed[name], typed):
+            if key in absent and p.code == "required":
+                continue  # reported once, as the missing column, not again for every row
             report.add(self._finding(name, p.row, key, p.code, p.message))
 
     def _file(self, table: str | None) -> Path | None:

@@ -11,6 +11,16 @@ from pathlib import Path
 from ..errors import FileError
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes its file private (0600); the finished file gets the mode any new file would.
+_FILE_MODE = 0o666 & ~_umask()
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path in ``target``'s folder; on success rename it onto ``target``.
@@ -20,6 +30,11 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise FileError("cannot write here: it is a folder; give a file path with -o", file=target)
+    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise FileError(f"cannot write here: {str(blocker)!r} is a file, not a folder; choose another output path with -o", file=target)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
@@ -27,6 +42,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise FileError(f"cannot write here ({exc.strerror}); choose a writable output path with -o", file=target) from None
     os.close(fd)
     tmp = Path(name)
+    os.chmod(tmp, _FILE_MODE)
     try:
         yield tmp
         os.replace(tmp, target)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from xlsxwriter.chart import Chart as XlsxChart
@@ -21,23 +23,27 @@ _XLSX_TYPE: dict[str, dict[str, str]] = {
     "scatter": {"type": "scatter", "subtype": "straight_with_markers"},
 }
 _ROUND = frozenset({"pie", "doughnut"})
+_EPOCH = dt.date(1899, 12, 30)
 
 
-def make_chart(workbook: Workbook, spec: Chart, place: TablePlace) -> XlsxChart:
+def make_chart(workbook: Workbook, spec: Chart, place: TablePlace, values: Mapping[str, Sequence[Any]]) -> XlsxChart:
     """One chart object (a new one for each placement: xlsxwriter inserts a chart once).
 
     Series of another type than the chart's (e.g. a line over columns) become a
     second chart combined with the first, on the secondary axis when asked.
+    ``values`` are the table's columns as written; they fill the charts' cached
+    points, so an unknown value is a gap there too (xlsxwriter would cache a 0).
     """
     primary = _new(workbook, spec.type)
     others: dict[str, XlsxChart] = {}
     if spec.by == "row":
         for i, row in enumerate(range(place.first_row, place.last_row + 1)):
-            primary.add_series(_row_series(spec, place, row, i))
+            row_values = [values[key][i] for key in _keys_between(spec, place)]
+            primary.add_series({**_row_series(spec, place, row, i), "values_data": _cache(row_values)})
     for i, series in enumerate(spec.series if spec.by == "column" else []):
         kind = series.type or spec.type
         target = primary if kind == spec.type else others.setdefault(kind, _new(workbook, kind))
-        target.add_series(_series(spec, series, place, i, kind))
+        target.add_series({**_series(spec, series, place, i, kind), "values_data": _cache(values[series.values])})
     for other in others.values():
         primary.combine(other)
     if spec.title:
@@ -48,6 +54,22 @@ def make_chart(workbook: Workbook, spec: Chart, place: TablePlace) -> XlsxChart:
     primary.show_blanks_as("gap")
     primary.set_size({"width": spec.width, "height": spec.height})
     return primary
+
+
+def _cache(values: Sequence[Any]) -> list[str | None]:
+    """Cached chart points as xlsxwriter writes them (16 significant digits); None for a gap."""
+    return [None if v is None or v == "" else f"{_number(v):.16g}" for v in values]
+
+
+def _number(value: Any) -> float:
+    return float((value - _EPOCH).days if isinstance(value, dt.date) else value)
+
+
+def _keys_between(spec: Chart, place: TablePlace) -> list[str]:
+    """The table's columns from the first to the last of a ``by: row`` chart's series, in sheet order."""
+    cols = [place.col(s.values) for s in spec.series]
+    keys = [c.key for c in place.table.columns if min(cols) <= place.col(c.key) <= max(cols)]
+    return sorted(keys, key=place.col)
 
 
 def _axes(spec: Chart, place: TablePlace, primary: XlsxChart, secondary: XlsxChart) -> None:

@@ -66,6 +66,7 @@ class _ReportWriter:
         self.plans = plan(template, {name: len(frame) for name, frame in dataset.tables.items()})
         self.places = {p.table.name: p for sp in self.plans.values() for p in sp.tables}
         self.lists: dict[tuple[str, str], str] = {}
+        self.values: dict[str, dict[str, list[Any]]] = {}  # table name -> column key -> values as written
         self.meta = dataset.meta.fields()
         self.identity = {
             "format": FORMAT_VERSION,
@@ -144,6 +145,7 @@ class _ReportWriter:
         frame = self.dataset.tables[table.data]
         values: dict[str, list[Any]] = {c.key: frame[c.key].tolist() for c in table.inputs}
         values.update(derive(table, frame))
+        self.values[table.name] = values
         if place.title_row is not None and table.title:
             ws.write_string(place.title_row, place.first_col, table.title, self.styles.caption)
         for column in table.columns:
@@ -268,7 +270,7 @@ class _ReportWriter:
         for chart in sheet_plan.sheet.charts:
             if sheet_plan.sheet.kind == "summary":
                 continue  # placed with the other summary charts
-            obj = make_chart(self.wb, chart, self.places[chart.table])
+            obj = make_chart(self.wb, chart, self.places[chart.table], self.values[chart.table])
             anchor = chart.anchor or a1(row, col)
             ws.insert_chart(anchor, obj, {"object_position": 1})
             row += chart.height // 20 + 2
@@ -281,7 +283,7 @@ class _ReportWriter:
         charts = [c for sp in self.plans.values() for c in sp.sheet.charts if c.summary or sp is summary]
         row = summary.next_row
         for i, chart in enumerate(charts):
-            obj = make_chart(self.wb, chart, self.places[chart.table])
+            obj = make_chart(self.wb, chart, self.places[chart.table], self.values[chart.table])
             x_offset = 0 if i % 2 == 0 else 660
             ws.insert_chart(row, 0, obj, {"x_offset": x_offset, "object_position": 1})
             if i % 2 == 1:

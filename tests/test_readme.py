@@ -1,0 +1,168 @@
+"""The README cannot rot: its opening commands work, and every command line it shows parses.
+
+The README opens with two commands: one installs xlreport and builds the default report, one
+runs the test suite. Rather than compare their text with a copy kept here, these tests run what
+they can of them (the build, and pytest collecting the whole suite) and check the rest (the
+install names an extra that exists and left the console command installed). Every
+``xlreport ...`` line the README shows must name a real command and real options, and every
+command must appear in the README.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import re
+import shlex
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import click
+import openpyxl
+import pytest
+
+import xlreport
+from xlreport.cli import main
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest brings tomli on Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+_BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+_OPTION = re.compile(r"^-{1,2}[a-z][a-z0-9-]*$")
+
+
+def code_blocks(language: str) -> list[str]:
+    return [body for lang, body in _BLOCK.findall(README) if lang == language]
+
+
+def opening_commands() -> list[list[str]]:
+    """The first two ``sh`` blocks, each as its ``&&``-joined commands (shell words)."""
+    blocks = code_blocks("sh")[:2]
+    assert len(blocks) == 2, "the README opens with two sh blocks: set up and build, then test"
+    return [[part.strip() for part in block.strip().split("&&")] for block in blocks]
+
+
+def console_script() -> str:
+    script = Path(sysconfig.get_path("scripts")) / "xlreport"
+    if not script.exists():
+        pytest.fail('the xlreport command is not installed; run the README\'s first command: python3 -m pip install -e ".[dev]"')
+    return str(script)
+
+
+def command_lines() -> list[str]:
+    """Every ``xlreport ...`` command the README shows: in code blocks and in inline code."""
+    lines = []
+    for lang, body in _BLOCK.findall(README):
+        if lang in ("sh", "console", "bash"):
+            for line in body.splitlines():
+                line = line.split("#")[0].strip().removeprefix("$ ")
+                lines += [part.strip() for part in line.split("&&") if part.strip().startswith("xlreport ")]
+    lines += re.findall(r"`(xlreport [^`]+)`", README)
+    return lines
+
+
+def console_examples() -> list[str]:
+    """The ``$ xlreport ...`` lines of ``console`` blocks, without their comments."""
+    return [line.removeprefix("$ ").split("#")[0].strip() for block in code_blocks("console") for line in block.splitlines() if line.startswith("$ ")]
+
+
+# -- the two opening commands ---------------------------------------------------------------------
+
+
+def test_the_first_command_installs_and_builds(tmp_path: Path) -> None:
+    (install, build) = opening_commands()[0]
+    words = shlex.split(install)
+    assert words[:5] == ["python3", "-m", "pip", "install", "-e"], install
+    target = words[5]
+    extras = re.fullmatch(r"\.\[([\w,]+)\]", target)
+    assert extras is not None, f"installs this folder with extras: {target}"
+    for extra in extras.group(1).split(","):
+        assert extra in PYPROJECT["project"]["optional-dependencies"], f"extra {extra!r} exists"
+    # The install left its marks: the console command and the dev tools.
+    assert PYPROJECT["project"]["scripts"]["xlreport"] == "xlreport.cli:main"
+    assert importlib.metadata.distribution("xlreport").version == xlreport.__version__
+    for requirement in PYPROJECT["project"]["optional-dependencies"]["dev"]:
+        name = re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0]
+        importlib.metadata.version(name)  # raises PackageNotFoundError if the dev extra was not installed
+
+    # The build, run as written, from a fresh folder.
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    argv = shlex.split(build)
+    assert argv[0] == "xlreport"
+    done = subprocess.run([console_script(), *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    written = done.stdout.strip()
+    assert written == "output/vehicle-exports-2023.xlsx"
+    assert f"`{written}`" in README, "the README says where the report goes"
+    path = tmp_path / written
+    assert zipfile.is_zipfile(path)
+    assert openpyxl.load_workbook(path, read_only=True).sheetnames[0] == "Summary"
+
+
+def test_the_second_command_runs_the_whole_suite() -> None:
+    (command,) = opening_commands()[1]
+    argv = shlex.split(command)
+    assert argv[:3] == ["python3", "-m", "pytest"], command
+    # Run it as written, but only collecting (running the suite from inside itself would recurse).
+    done = subprocess.run(
+        [sys.executable, *argv[1:], "--collect-only", "-q", "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    collected = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    expected = {f"tests/{p.name}" for p in (ROOT / "tests").glob("test_*.py")}
+    assert collected == expected, "every test module is part of the README's test command"
+
+
+# -- every command line shown ---------------------------------------------------------------------
+
+
+def test_every_command_is_in_the_readme() -> None:
+    for name in main.commands:
+        assert f"`xlreport {name}" in README or f"$ xlreport {name}" in README, f"xlreport {name} is documented"
+    assert "`xlreport --version`" in README
+
+
+@pytest.mark.parametrize("line", command_lines())
+def test_command_lines_name_real_commands_and_options(line: str) -> None:
+    words = [w.strip("[]") for w in line.split()]
+    assert words[0] == "xlreport"
+    if words[1].startswith("-"):
+        command: click.Command = main
+        options = words[1:]
+    else:
+        assert words[1] in main.commands, f"{line}: no command {words[1]!r}"
+        command = main.commands[words[1]]
+        options = words[2:]
+    known = {opt for param in command.get_params(click.Context(command)) for opt in (*param.opts, *param.secondary_opts)}
+    for word in options:
+        if _OPTION.match(word):
+            assert word in known, f"{line}: {command.name} has no option {word}; it has {sorted(known)}"
+    assert command.help or command is main
+
+
+@pytest.mark.parametrize("line", console_examples())
+def test_console_examples_parse(line: str) -> None:
+    """The ``$ xlreport ...`` examples parse as the command would (without running it)."""
+    argv = shlex.split(line)
+    command = main.commands[argv[1]]
+    with command.make_context(argv[1], argv[2:]) as ctx:
+        assert ctx.params is not None
+
+
+def test_python_examples_name_real_things() -> None:
+    for block in code_blocks("python"):
+        for module, names in re.findall(r"^from (xlreport[\w.]*) import (.+)$", block, re.MULTILINE):
+            imported = importlib.import_module(module)
+            for name in (n.strip() for n in names.split("#")[0].split(",")):
+                assert hasattr(imported, name), f"{module}.{name}"
+        for name in re.findall(r"\bxlreport\.(\w+)\(", block):
+            assert callable(getattr(xlreport, name, None)), f"xlreport.{name}"
