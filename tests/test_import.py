@@ -252,6 +252,25 @@ def test_changes_against_a_base_dataset(default_report: Path, tmp_path: Path) ->
     ]
 
 
+def test_changes_need_no_template_file_once_built(tmp_path: Path) -> None:
+    """diff and import --changes --base use the template the workbook carries, as the import does."""
+    template = generic_template(tmp_path)
+    rows = [{"code": "x", "qty": 2, "price": 1.5}, {"code": "y", "qty": 1}]
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump({"meta": {"title": "Ledger", "template": "generic-ledger"}, "tables": {"ledger": rows}}))
+    old = xlreport.build(base, template, tmp_path / "old.xlsx")
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump({"meta": {"title": "Ledger", "template": "generic-ledger"}, "tables": {"ledger": [{**rows[0], "qty": 3}]}}))
+    new = xlreport.build(edited, template, tmp_path / "new.xlsx")
+    template.unlink()
+    from xlreport.reader.api import compare_with_base, diff_paths
+
+    expected = [("Ledger", "changed", {"code": "x"}, "qty", 2, 3), ("Ledger", "removed", {"code": "y"}, None, None, None)]
+    assert [(c.table, c.kind, c.key, c.field, c.old, c.new) for c in diff_paths(old, new)] == expected
+    dataset, _ = read_workbook(new)
+    assert [(c.table, c.kind, c.key, c.field, c.old, c.new) for c in compare_with_base(new, dataset, base)] == expected
+
+
 def test_loop_closes_building_from_import_gives_same_bytes(default_report: Path, tmp_path: Path) -> None:
     path = edited_copy(default_report, tmp_path, {"Destinations": {"C5": 160000}})
     dataset, _ = read_workbook(path)

@@ -40,9 +40,9 @@ def read_document(path: Path) -> Any:
         return yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
+        place = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FileError(f"malformed YAML: {problem}; {_yaml_hint(problem)}", file=path, where=where) from None
+        raise FileError(f"malformed YAML: {problem}; {_yaml_hint(problem)}", file=path, where=place) from None
 
 
 def _yaml_hint(problem: str) -> str:

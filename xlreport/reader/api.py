@@ -9,15 +9,16 @@ from ..model.dataset import Dataset, load_dataset
 from ..model.diff import Changes, diff
 from ..spec.loader import load_template
 from ..spec.template import Template
-from .workbook import read_workbook, recorded_hash
+from .workbook import read_template, read_workbook, recorded_hash
 
 
 def load_any(path: Path, template: str | Path | Template | None = None) -> tuple[Dataset, Template | None]:
     """A typed dataset from a workbook (.xlsx) or a dataset file, with its template when known."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
-        dataset, _ = read_workbook(path, template)
-        name = template or dataset.meta.template
-        return dataset, load_template(name) if name else None
+        # The workbook's own copy of its template: the template file may be gone or not installed.
+        spec = load_template(template) if template is not None else read_template(path)
+        dataset, _ = read_workbook(path, spec)
+        return dataset, spec
     dataset = load_dataset(path)
     name = template or dataset.meta.template
     if name is None:
@@ -29,7 +30,7 @@ def load_any(path: Path, template: str | Path | Template | None = None) -> tuple
 def diff_paths(old: Path, new: Path, template: str | Path | None = None) -> Changes:
     """What changed from ``old`` to ``new``; each may be a workbook or a dataset file."""
     new_data, new_spec = load_any(new, template)
-    old_data, old_spec = load_any(old, template or (new_spec.path if new_spec else None))
+    old_data, old_spec = load_any(old, template or new_spec)
     spec = new_spec or old_spec
     if spec is None:
         raise UsageError("neither side names its template; pass --template NAME", file=new)
@@ -42,9 +43,8 @@ def diff_paths(old: Path, new: Path, template: str | Path | None = None) -> Chan
 
 def compare_with_base(workbook: Path, dataset: Dataset, base: Path | None, template: str | Path | None = None) -> Changes:
     """Changes in an imported ``dataset``: against ``base`` if given, else against the recorded hash."""
-    name = template or dataset.meta.template
-    spec = load_template(name) if name else None
-    if base is not None and spec is not None:
+    if base is not None:
+        spec = load_template(template) if template is not None else read_template(workbook)
         base_data, _ = load_any(base, spec)
         return diff(base_data, dataset, spec)
     if recorded_hash(workbook) == dataset.hash():

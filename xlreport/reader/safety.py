@@ -18,8 +18,11 @@ What is checked, in order:
 4. the package: ``[Content_Types].xml``, ``_rels/.rels`` -> workbook part -> its relationships ->
    every sheet part, resolved through relationships and never by file name;
 5. every sheet part, streamed once: cell and row references and the declared ``<dimension>`` must
-   stay inside Excel's grid, and the range a reader would allocate must be plausible for the
-   part's size.  Sheets up to ``Limits.xml_check_size`` are also parsed to refuse malformed XML.
+   stay inside Excel's grid, and the range of the cells (which calamine allocates) must be
+   plausible for the part's size.  The declared dimension's size is not held against a file:
+   LibreOffice declares ``A1:G1048576`` after a row is deleted, and calamine allocates nothing
+   for it (openpyxl's read-only mode would, but the importer never reads sheets with openpyxl).
+   Sheets up to ``Limits.xml_check_size`` are also parsed to refuse malformed XML.
 """
 
 from __future__ import annotations
@@ -57,8 +60,8 @@ class Limits:
     ``max_rows`` and ``max_cols`` default to Excel's own grid (``XFD1048576``).  The *used range*
     of a sheet (the rectangle spanned by its cells, which calamine allocates densely, about 32
     bytes a cell) may always cover ``max_sparse_cells``; beyond that it needs at least one byte of
-    sheet XML per ``max_cells_per_byte`` cells, and it never exceeds ``max_cells``.  The same
-    applies to the declared ``<dimension>``, which openpyxl's read-only mode trusts.
+    sheet XML per ``max_cells_per_byte`` cells, and it never exceeds ``max_cells``.  The declared
+    ``<dimension>`` need only lie inside the grid.
     """
 
     max_members: int = 10_000
@@ -821,13 +824,14 @@ class _SheetScan:
     def cell_pattern(self, region: bytes, dimensions: list[bytes]) -> re.Pattern[bytes] | None:
         """Regex finding any '<c' that is not a canonical cell inside the allowed box.
 
-        The box is as wide as the widest of the dimension and the first region's cells, and as
-        tall as the allowed area permits; None when no such box exists.
+        The box is as wide as the widest of the first region's cells and of a plausible declared
+        dimension, and as tall as the allowed area permits; None when no such box exists.
         """
         cols = [_col_number(c) for c in set(_FIRST_COLS.findall(region))]
         for dimension in dimensions:
-            corners = dimension.split(b":")
-            cols.extend(_col_number(corner.rstrip(b"0123456789")) for corner in corners)
+            if self.dimension_ok(dimension) and self.area(dimension) <= self.allowed:
+                corners = dimension.split(b":")
+                cols.extend(_col_number(corner.rstrip(b"0123456789")) for corner in corners)
         width = max(cols, default=1)
         height = min(self.limits.max_rows, self.allowed // width)
         if width > self.limits.max_cols or height < 1:
@@ -835,12 +839,19 @@ class _SheetScan:
         return _bad_cell_pattern(width, height)
 
     def dimension_ok(self, ref: bytes) -> bool:
+        """A valid range inside the grid (its size does not matter: no reader we use allocates it)."""
         box = _parse_range(ref.decode("ascii"))
         if box is None:
             return False
         (r1, c1), (r2, c2) = box
-        inside = max(r1, r2) <= self.limits.max_rows and max(c1, c2) <= self.limits.max_cols
-        return inside and (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1) <= self.allowed
+        return max(r1, r2) <= self.limits.max_rows and max(c1, c2) <= self.limits.max_cols
+
+    @staticmethod
+    def area(ref: bytes) -> int:
+        box = _parse_range(ref.decode("ascii"))
+        assert box is not None
+        (r1, c1), (r2, c2) = box
+        return (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
 
     # well-formedness
 
@@ -944,16 +955,8 @@ class _Grid:
         box = _parse_range(ref)
         if box is None:
             self.scan.refuse(f"invalid dimension {_q(ref)}; the file is damaged or hostile")
-        (r1, c1), (r2, c2) = box
         for row, col in box:
             self.check_inside(row, col, what="dimension corner")
-        area = (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
-        if area > self.scan.allowed:
-            self.scan.refuse(
-                f"its declared dimension {_q(ref.strip())} covers {area:,} cells, "
-                f"{self.too_many()}; readers would allocate them: delete the stray "
-                "cells outside the data in Excel and save again"
-            )
 
     def check_inside(self, row: int, col: int, *, what: str) -> None:
         limits = self.limits

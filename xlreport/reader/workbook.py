@@ -106,6 +106,17 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
     return Dataset(meta, typed, path), report
 
 
+def read_template(path: str | Path, *, limits: Limits | None = None) -> Template:
+    """The template a workbook was built with: the copy it carries, else the installed one of its name.
+
+    Lets a workbook built from a template file be compared and diffed after that file is gone.
+    """
+    path = Path(path)
+    check_workbook(path, limits or Limits())
+    package = read_package(path)
+    return _template(None, _metadata(_open(path), package), path, Report(source=str(path)))
+
+
 def recorded_hash(path: Path) -> str | None:
     """The dataset hash the builder recorded in the workbook's custom properties."""
     return read_package(path).custom.get("xlreport.dataset_hash")
@@ -354,7 +365,12 @@ class _TableReader:
                 actual = located.rows[raw_index][index]
                 want = expected[column.key][i]
                 if (row, col) not in formulas:
-                    if not (is_missing(actual) and want is None):
+                    if is_missing(actual) and want is not None:
+                        # e.g. a row inserted in LibreOffice: the calculated column is not filled down
+                        self.cell_finding(table, located, raw_index, column.key, "formula-overwritten",
+                                          "derived cell is empty, without its formula; it is recomputed from the inputs",
+                                          None, "warning", index)
+                    elif not is_missing(actual):
                         self.cell_finding(table, located, raw_index, column.key, "formula-overwritten",
                                           "derived cell holds a typed value instead of its formula; it is recomputed from the inputs",
                                           actual, "warning", index)
