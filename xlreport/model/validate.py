@@ -36,5 +36,12 @@ def check_table(spec: Table, frame: pd.DataFrame, typed: Mapping[str, pd.DataFra
         for problem in rule_problems(frame[column.key].tolist(), column, lookup):
             yield column.key, problem
     for key in unique_keys(spec):
-        for problem in duplicate_keys(list(frame[key].itertuples(index=False, name=None))):
+        if len(key) == 1:
+            values = frame[key[0]].tolist()
+            if len(set(values)) == len(values):  # the usual case, without building a tuple per row
+                continue
+            rows = [(v,) for v in values]
+        else:
+            rows = list(frame[key].itertuples(index=False, name=None))
+        for problem in duplicate_keys(rows):
             yield key[-1], problem

@@ -102,6 +102,8 @@ def coerce_column(
 
 def _fast_path(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] | None:
     """Whole columns of clean values, converted without a Python call per value."""
+    if kind in ("text", "category"):
+        return _fast_text(values)
     types = set(map(type, values))
     if kind in ("number", "percent", "integer") and types <= {float, int} and values:
         array = np.asarray(values, dtype=np.float64)
@@ -113,13 +115,21 @@ def _fast_path(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] |
         if normalize:
             return [round15(v) for v in array.tolist()]
         return array.tolist()
-    if kind in ("text", "category") and types <= {str} and max(map(len, values), default=0) <= MAX_TEXT:
-        blank = {v for v in set(values) if not v or v.isspace()}
-        out = [None if v in blank else v for v in values] if blank else list(values)
-        return [v if v is None else _clean_text(v) for v in out] if "\r" in "".join(values) else out
     if kind == "date" and types <= {dt.date} and (not values or min(values) >= MIN_DATE):
         return list(values)
     return None
+
+
+def _fast_text(values: Sequence[Any]) -> list[Any] | None:
+    try:
+        joined = "".join(values)  # a TypeError unless every value is text: the type check, in C
+    except TypeError:
+        return None
+    if len(joined) > MAX_TEXT and max(map(len, values)) > MAX_TEXT:
+        return None
+    blank = {v for v in set(values) if not v or v.isspace()}
+    out = [None if v in blank else v for v in values] if blank else list(values)
+    return [v if v is None else _clean_text(v) for v in out] if "\r" in joined else out
 
 
 def _integer(value: Any, date1904: bool) -> int:
