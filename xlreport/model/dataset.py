@@ -30,7 +30,7 @@ from ..findings import Finding, Report
 from ..spec.template import Table, Template, key_path
 from ..textfiles import read_document
 from .validate import check_table
-from .values import coerce_column, is_missing
+from .values import coerce_column, column_lists, is_missing
 
 SPECIAL_TABLES = ("sources", "key_figures")
 _TABLE_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -98,7 +98,7 @@ class Dataset:
         """sha256 of a canonical JSON form (column lists): equal typed data, equal hash."""
         canonical = {
             "meta": {k: v for k, v in self.meta.fields().items() if v},
-            "tables": {name: {str(c): frame[c].tolist() for c in frame.columns} for name, frame in self.tables.items()},
+            "tables": {name: column_lists(frame) for name, frame in self.tables.items()},
         }
         text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()

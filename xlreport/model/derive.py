@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from ..spec.template import Table, derivation_order
 from .expr import AGGREGATES
+from .values import column_lists
 
 
-def derive(table: Table, frame: pd.DataFrame) -> dict[str, list[float | None]]:
-    """Every derived column of ``table`` for the typed input ``frame`` (None where blank)."""
-    columns: dict[str, pd.Series] = {c.key: frame[c.key] for c in table.inputs if c.key in frame}
+def derive(table: Table, frame: pd.DataFrame, columns: Mapping[str, Sequence[Any]] | None = None) -> dict[str, list[float | None]]:
+    """Every derived column of ``table`` for the typed input ``frame`` (None where blank).
+
+    ``columns``, the frame's columns as lists, may be given when the caller has them already.
+    """
+    known: dict[str, Any] = dict(columns if columns is not None else column_lists(frame))
     out: dict[str, list[float | None]] = {}
     for column in derivation_order(table) or []:
         assert column.expression is not None
-        series = column.expression.evaluate(columns)
-        columns[column.key] = series
-        out[column.key] = [None if math.isnan(v) else float(v) for v in series.tolist()]
+        values = column.expression.evaluate(known, len(frame))
+        known[column.key] = values
+        out[column.key] = [None if math.isnan(v) else v for v in values.tolist()]
     return out
 
 

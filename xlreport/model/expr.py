@@ -14,9 +14,11 @@ numbers gives an empty result, and so does a division by zero.
 from __future__ import annotations
 
 import ast
+import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,14 +49,18 @@ class Expr:
     def columns(self) -> set[str]:
         return set(self.row_refs) | {col for _, col in self.agg_refs}
 
-    def evaluate(self, frame: Mapping[str, pd.Series]) -> pd.Series:
-        """Vectorised value of the expression for every row; blanks are NaN."""
-        index = next(iter(frame.values())).index if frame else pd.RangeIndex(0)
-        used = self.columns
-        numeric = {k: pd.to_numeric(v, errors="coerce").astype("float64") for k, v in frame.items() if k in used}
-        result = _evaluate(self.tree, numeric)
-        series = result if isinstance(result, pd.Series) else pd.Series(float(result), index=index)
-        return series.replace([np.inf, -np.inf], np.nan)
+    def evaluate(self, columns: Mapping[str, Sequence[Any]], rows: int) -> np.ndarray:
+        """Vectorised value of the expression for each of ``rows`` rows; blanks are NaN.
+
+        The arithmetic runs on numpy arrays: report tables are often a handful of rows, where
+        pandas' per-operation overhead would cost more than the work itself.
+        """
+        numeric = {k: _floats(v) for k, v in columns.items() if k in self.columns}
+        with np.errstate(all="ignore"):
+            result = _evaluate(self.tree, numeric)
+        values = np.full(rows, result, dtype="float64") if isinstance(result, float) else np.array(result, dtype="float64")
+        values[np.isinf(values)] = np.nan
+        return values
 
     def excel_template(self, cell: Callable[[str], str], column_range: Callable[[str], str]) -> str:
         """The Excel formula (without ``=``) as a ``str.format`` template over ``{r}``, the 1-based row.
@@ -107,7 +113,7 @@ def _check(node: ast.expr, source: str, row_refs: list[str], agg_refs: list[tupl
     )
 
 
-def _evaluate(node: ast.expr, frame: Mapping[str, pd.Series]) -> pd.Series | float:
+def _evaluate(node: ast.expr, frame: Mapping[str, np.ndarray]) -> np.ndarray | float:
     if isinstance(node, ast.Constant):
         return float(node.value)  # type: ignore[arg-type]
     if isinstance(node, ast.Name):
@@ -122,18 +128,33 @@ def _evaluate(node: ast.expr, frame: Mapping[str, pd.Series]) -> pd.Series | flo
         fn = _BINOPS[type(node.op)][1]
         return fn(left, right)  # type: ignore[return-value]
     assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and isinstance(node.args[0], ast.Name)
-    column = frame[node.args[0].id].dropna()
+    column = frame[node.args[0].id]
+    column = column[~np.isnan(column)]
     name = node.func.id
     if name == "count":
         return float(len(column))
-    if column.empty:
+    if len(column) == 0:
         return 0.0 if name == "sum" else float("nan")
-    return float(getattr(column, "mean" if name == "average" else name)())
+    if name == "sum":
+        return math.fsum(column.tolist())
+    if name == "average":
+        return math.fsum(column.tolist()) / len(column)
+    return float(column.min() if name == "min" else column.max())
 
 
-def _nan_for_zero(value: pd.Series | float) -> pd.Series | float:
-    if isinstance(value, pd.Series):
-        return value.where(value != 0)
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    """Numbers as float64, anything else (blank, text) as NaN."""
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return values
+    try:
+        return np.array([np.nan if v is None else v for v in values], dtype="float64")
+    except (TypeError, ValueError):
+        return np.asarray(pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce"), dtype="float64")
+
+
+def _nan_for_zero(value: np.ndarray | float) -> np.ndarray | float:
+    if isinstance(value, np.ndarray):
+        return np.where(value != 0, value, np.nan)
     return float("nan") if value == 0 else value
 
 

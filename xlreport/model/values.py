@@ -61,6 +61,17 @@ def is_missing(value: Any) -> bool:
     return value is pd.NA or value is pd.NaT
 
 
+def column_lists(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """A frame's columns as Python lists, by name; typed (all-object) frames in one numpy call.
+
+    Report tables are small and read often (writer, derived values, hash), where pandas' per-column
+    access costs more than the values themselves.
+    """
+    if len(frame.columns) and all(dtype.kind == "O" for dtype in frame.dtypes):
+        return dict(zip(map(str, frame.columns), frame.to_numpy(dtype=object).T.tolist(), strict=True))
+    return {str(c): frame[c].tolist() for c in frame.columns}
+
+
 def round15(value: float) -> float:
     """A float as Excel keeps it: 15 significant digits."""
     return float(f"{value:.15g}")

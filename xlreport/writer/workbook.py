@@ -23,6 +23,7 @@ from ..cells import a1, col_name
 from ..model.dataset import Dataset
 from ..model.derive import aggregate, derive
 from ..model.expr import AGGREGATES
+from ..model.values import column_lists
 from ..spec.template import Column, Template
 from .atomic import atomic_path
 from .charts import make_chart
@@ -143,8 +144,9 @@ class _ReportWriter:
     def _write_table(self, ws: Worksheet, place: TablePlace, widths: dict[int, float]) -> None:
         table = place.table
         frame = self.dataset.tables[table.data]
-        values: dict[str, list[Any]] = {c.key: frame[c.key].tolist() for c in table.inputs}
-        values.update(derive(table, frame))
+        columns = column_lists(frame)
+        values: dict[str, list[Any]] = {c.key: columns[c.key] for c in table.inputs}
+        values.update(derive(table, frame, columns))
         self.values[table.name] = values
         if place.title_row is not None and table.title:
             ws.write_string(place.title_row, place.first_col, table.title, self.styles.caption)
