@@ -289,3 +289,9 @@ def test_console_command_pdf_with_a_path_without_soffice(work: Path) -> None:
 def test_python_dash_m_runs_the_same_command(work: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "xlreport", "--version"], cwd=work, capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (0, f"xlreport, version {xlreport.__version__}\n")
+
+
+def test_help_starts_without_loading_pandas() -> None:
+    """`xlreport --help` and `--version` answer at once: the commands import their work when they run."""
+    code = "import sys, xlreport.cli; sys.exit(1 if 'pandas' in sys.modules or 'xlreport.api' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

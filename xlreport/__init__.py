@@ -12,22 +12,57 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import DEFAULT_TEMPLATE, build, default_dataset_path  # noqa: E402
-from .errors import (  # noqa: E402
-    DataError,
-    FileError,
-    SpecError,
-    TemplateError,
-    UsageError,
-    ValidationError,
-    XlreportError,
-)
-from .findings import Finding, Report  # noqa: E402
-from .model.dataset import Dataset, Meta, load_dataset, save_dataset  # noqa: E402
-from .reader.workbook import read_workbook  # noqa: E402
-from .spec.loader import available as available_templates  # noqa: E402
-from .spec.loader import load_template  # noqa: E402
-from .spec.template import Template  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Exports load on first use, so `xlreport --help` does not wait for pandas.
+_EXPORTS = {
+    "DEFAULT_TEMPLATE": ".api",
+    "build": ".api",
+    "default_dataset_path": ".api",
+    "DataError": ".errors",
+    "FileError": ".errors",
+    "SpecError": ".errors",
+    "TemplateError": ".errors",
+    "UsageError": ".errors",
+    "ValidationError": ".errors",
+    "XlreportError": ".errors",
+    "Finding": ".findings",
+    "Report": ".findings",
+    "Dataset": ".model.dataset",
+    "Meta": ".model.dataset",
+    "load_dataset": ".model.dataset",
+    "save_dataset": ".model.dataset",
+    "read_workbook": ".reader.workbook",
+    "available_templates": ".spec.loader",
+    "load_template": ".spec.loader",
+    "Template": ".spec.template",
+}
+_RENAMED = {"available_templates": "available"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xlreport' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:
+    from .api import DEFAULT_TEMPLATE, build, default_dataset_path
+    from .errors import DataError, FileError, SpecError, TemplateError, UsageError, ValidationError, XlreportError
+    from .findings import Finding, Report
+    from .model.dataset import Dataset, Meta, load_dataset, save_dataset
+    from .reader.workbook import read_workbook
+    from .spec.loader import available as available_templates
+    from .spec.loader import load_template
+    from .spec.template import Template
 
 __all__ = [
     "DEFAULT_TEMPLATE",

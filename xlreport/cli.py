@@ -8,13 +8,11 @@ from typing import Any
 
 import click
 
-from . import __version__, api, views
+from . import __version__
 from .errors import ValidationError, XlreportError
-from .model.dataset import FORMATS, dump_dataset, save_dataset
-from .reader.api import compare_with_base, diff_paths
-from .reader.workbook import read_workbook
-from .spec.loader import available, load_template
-from .textfiles import write_text_atomic
+from .textfiles import DATASET_FORMATS, write_text_atomic
+
+# Each command imports what it needs when it runs: `xlreport --help` should not wait for pandas.
 
 
 class _Group(click.Group):
@@ -45,6 +43,8 @@ def build(data: Path | None, template: str | None, output: Path | None, pdf: boo
     With no DATA, builds the embedded default report, China's 2023 vehicle
     exports, to output/vehicle-exports-2023.xlsx. Prints the path written.
     """
+    from . import api
+
     path = api.build(data, template=template, output=output)
     click.echo(str(path))
     if pdf:
@@ -56,6 +56,8 @@ def build(data: Path | None, template: str | None, output: Path | None, pdf: boo
 @main.command()
 def templates() -> None:
     """List the available templates, one line each: name, version, description."""
+    from .spec.loader import available, load_template
+
     for name in available():
         spec = load_template(name)
         click.echo(f"{spec.name}\t{spec.version}\t{spec.description}")
@@ -68,7 +70,7 @@ def _template_option(f: Any) -> Any:
 @main.command("import")
 @click.argument("workbook", type=click.Path(path_type=Path))
 @click.option("-o", "--output", help="Dataset to write: .yaml, .json, a folder (CSV files), or - for stdout. Default: output/<workbook>.yaml.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format, when OUT's suffix does not tell.")
+@click.option("--format", "fmt", type=click.Choice(DATASET_FORMATS), help="Output format, when OUT's suffix does not tell.")
 @_template_option
 @click.option("--report-json", type=click.Path(path_type=Path), help="Also write every finding as JSON to this file.")
 @click.option("--force", is_flag=True, help="Write the dataset even when there are error findings.")
@@ -83,6 +85,11 @@ def import_(
     formulas...) are printed as a table on stderr. Exits 1 on error findings,
     and then writes no dataset unless --force.
     """
+    from . import api, views
+    from .model.dataset import dump_dataset, save_dataset
+    from .reader.api import compare_with_base
+    from .reader.workbook import read_workbook
+
     dataset, report = read_workbook(workbook, template)
     views.print_findings(report)
     if report_json is not None:
@@ -111,6 +118,9 @@ def diff(old: Path, new: Path, template: str | None, as_json: bool) -> None:
     Rows added and removed, and changed cells keyed by each table's key
     columns, with old and new values.
     """
+    from . import views
+    from .reader.api import diff_paths
+
     result = diff_paths(old, new, template)
     if as_json:
         click.echo(result.to_json())

@@ -10,11 +10,33 @@ The Python API::
 
 from __future__ import annotations
 
-from .jobs import Job, Split, expand_jobs, safe_name, unique_names
-from .manifest import is_manifest, jobs_from_paths, load_manifest, plan_jobs
-from .results import BatchResult, JobResult
-from .runner import run_batch
-from .work import identity, read_identity, run_job
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    **dict.fromkeys(["Job", "Split", "expand_jobs", "safe_name", "unique_names"], ".jobs"),
+    **dict.fromkeys(["is_manifest", "jobs_from_paths", "load_manifest", "plan_jobs"], ".manifest"),
+    **dict.fromkeys(["BatchResult", "JobResult"], ".results"),
+    "run_batch": ".runner",
+    **dict.fromkeys(["identity", "read_identity", "run_job"], ".work"),
+}
+
+
+def __getattr__(name: str) -> Any:  # loaded on first use, as in the xlreport package
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xlreport.batch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .jobs import Job, Split, expand_jobs, safe_name, unique_names
+    from .manifest import is_manifest, jobs_from_paths, load_manifest, plan_jobs
+    from .results import BatchResult, JobResult
+    from .runner import run_batch
+    from .work import identity, read_identity, run_job
 
 __all__ = [
     "BatchResult",

@@ -9,8 +9,6 @@ import click
 from rich.console import Console
 
 from ..textfiles import write_text_atomic
-from .manifest import plan_jobs
-from .runner import run_batch
 
 _PIPE_WIDTH = 160  # a summary read from a pipe or a log need not fit 80 columns
 
@@ -58,6 +56,9 @@ def batch(
     leaves no file; the others go on. Exit status: 0 when every job succeeds,
     1 when any fails, 2 for a bad manifest or option.
     """
+    from .manifest import plan_jobs  # here, not at the top: `xlreport --help` should start quickly
+    from .runner import run_batch
+
     jobs = plan_jobs(sources, template=template, output_dir=output_dir, split_by=split_by)
     console = Console()
     if not console.is_terminal and "COLUMNS" not in os.environ:

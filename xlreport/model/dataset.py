@@ -28,7 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 from ..errors import DataError, FileError, UsageError, ValidationError
 from ..findings import Finding, Report
 from ..spec.template import Table, Template, key_path
-from ..textfiles import read_document
+from ..textfiles import DATASET_FORMATS, read_document
 from .validate import check_table
 from .values import coerce_column, column_lists, is_missing
 
@@ -284,7 +284,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 
-FORMATS = ("yaml", "json", "csv")
+FORMATS = DATASET_FORMATS
 
 
 def dump_dataset(dataset: Dataset, fmt: str) -> str:
