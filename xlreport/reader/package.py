@@ -40,6 +40,7 @@ class TablePart:
     ref: str
     header_rows: int
     totals_rows: int
+    columns: list[str]  # the header texts the table declares, in order
 
 
 @dataclass
@@ -108,6 +109,7 @@ def _table(element: Element, sheet: str) -> TablePart:
         ref=element.get("ref", "A1:A1"),
         header_rows=int(element.get("headerRowCount", "1") or 1),
         totals_rows=int(element.get("totalsRowCount", "0") or 0),
+        columns=[c.get("name", "") for c in element.iterfind("main:tableColumns/main:tableColumn", _NS)],
     )
 
 

@@ -105,11 +105,13 @@ def sniff(path: StrPath) -> str:
         return "zip"
 
 
-def check_workbook(path: StrPath, limits: Limits = Limits()) -> None:
+def check_workbook(path: StrPath, limits: Limits = Limits()) -> dict[str, list[str]]:
     """Refuse a workbook file that is not a plain, sane ``.xlsx`` package, before it is parsed.
 
     Raises :class:`FileError` whose message is one line: the path, then what is wrong and, where
-    there is one, the fix.  Returns ``None`` when the file may be handed to a reader.  Memory stays
+    there is one, the fix.  When the file may be handed to a reader, returns what the scan saw on
+    the way: each sheet's merged ranges (``{sheet name: ["B2:C3", ...]}``), so that no reader has
+    to load a sheet only to learn them.  Memory stays
     bounded whatever the file holds: small XML parts are read with a size cap, the start of every
     member once, and each sheet part is streamed (a second time only when the fast scan cannot
     vouch for it).  A workbook of ordinary size takes a fraction of a second.
@@ -120,7 +122,7 @@ def check_workbook(path: StrPath, limits: Limits = Limits()) -> None:
     try:
         _check_zip_directory(path, limits)
         with zipfile.ZipFile(path) as zf:
-            _Package(path, zf, limits).check()
+            return _Package(path, zf, limits).check()
     except FileError:
         raise
     except _ZIP_ERRORS as exc:
@@ -190,6 +192,8 @@ _PREFIXED_CELLISH = re.compile(rb":(?:c|row|dimension)[\s/>]")
 _DIMENSION_WORD = re.compile(rb"dimension(?=[\s/>])")
 _REF = rb"[A-Z]{1,3}[1-9][0-9]{0,6}"
 _CANONICAL_DIMENSION = re.compile(rb' ref="(' + _REF + rb"(?::" + _REF + rb')?)"[\s/>]')
+_MERGE_REF = re.compile(rb'<mergeCell ref="([A-Z]{1,3}[1-9][0-9]{0,6}(?::[A-Z]{1,3}[1-9][0-9]{0,6})?)"')
+_MERGE_TAG = re.compile(rb"<mergeCell[\s/>]")
 _FIRST_COLS = re.compile(rb'<c r="([A-Z]{1,3})[1-9]')
 _CELL_REF = re.compile(r"\s*([A-Za-z]+)([0-9]+)\s*")
 _RANGE_REF = re.compile(r"\s*([A-Za-z]+)([0-9]+)(?::([A-Za-z]+)([0-9]+))?\s*")
@@ -482,7 +486,7 @@ class _Package:
     def refuse(self, message: str) -> NoReturn:
         _refuse(self.path, message)
 
-    def check(self) -> None:
+    def check(self) -> dict[str, list[str]]:
         self.check_members()
         mimetype = _ods_mimetype(self.zf, self.members)
         if mimetype is not None:
@@ -494,8 +498,12 @@ class _Package:
         self.check_xml_heads()
         self.check_content_types()
         workbook = self.workbook_part()
+        merged: dict[str, list[str]] = {}
         for sheet in self.sheets(workbook):
-            _SheetScan(self, sheet).run()
+            scan = _SheetScan(self, sheet)
+            scan.run()
+            merged[sheet.name] = scan.merged
+        return merged
 
     def refuse_macros(self) -> NoReturn:
         self.refuse("macro-enabled workbook (.xlsm) refused: save as .xlsx without macros")
@@ -725,6 +733,7 @@ class _SheetScan:
         limits = self.limits
         self.allowed = min(limits.max_cells, max(limits.max_sparse_cells, int(size * limits.max_cells_per_byte)))
         self.label = f"sheet {_q(sheet.name)} ({_clean(self.part)})"
+        self.merged: list[str] = []  # refs of <mergeCell> elements, seen on the way
 
     def refuse(self, message: str) -> NoReturn:
         self.package.refuse(f"{self.label}: {message}")
@@ -767,6 +776,7 @@ class _SheetScan:
     def fast(self, head: _Head) -> bool:
         """True when the part is proven safe; False when the exact pass must decide."""
         prefix = head.root.partition(":")[0].encode() if ":" in head.root else b""
+        self.merged = []
         wellformed = self.wellformedness_parser()
         bad_row = _bad_row_pattern(self.limits.max_rows)
         bad_cell: re.Pattern[bytes] | None = None
@@ -786,6 +796,11 @@ class _SheetScan:
                     return False
             if bad_cell.search(region) or bad_row.search(region):
                 return False
+            if b"mergeCell" in region:
+                refs = _MERGE_REF.findall(region)
+                if len(refs) != len(_MERGE_TAG.findall(region)):
+                    return False  # a merge written some other way: the exact pass reads it
+                self.merged.extend(ref.decode("ascii") for ref in refs)
         if wellformed is not None:
             self.finish_parse(wellformed)
         return all(self.dimension_ok(d) for d in dimensions)
@@ -879,6 +894,7 @@ class _SheetScan:
 
     def exact(self) -> None:
         """Parse the whole part, placing each cell as a reader does; refuse at the first excess."""
+        self.merged = []
         grid = _Grid(self)
         parser = expat.ParserCreate()
         parser.StartDoctypeDeclHandler = self.on_doctype
@@ -909,6 +925,8 @@ class _Grid:
             refs = _attr(attrs, "ref")
             if refs:
                 self.dimension(refs[0])
+        elif local == "mergeCell":
+            self.scan.merged.extend(_attr(attrs, "ref")[:1])
 
     def new_row(self, attrs: dict[str, str]) -> None:
         values = _attr(attrs, "r")

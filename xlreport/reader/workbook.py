@@ -32,6 +32,7 @@ from ..model.values import coerce_column, is_missing
 from ..spec.loader import load_template
 from ..spec.template import Table, Template
 from ..writer.workbook import META_SHEET
+from .columns import FAST_ROWS, read_columns
 from .package import Package, read_package
 from .safety import Limits, check_workbook
 
@@ -46,8 +47,22 @@ class _Located:
     header_row: int  # 0-based
     first_col: int
     headers: list[str]
-    rows: list[list[Any]]
+    rows: list[list[Any]] | None  # raw cells row by row, or ...
     how: str
+    columns: list[list[Any]] | None = None  # ... column by column (large tables, read with fastexcel)
+
+    @property
+    def height(self) -> int:
+        """How many raw data rows."""
+        if self.rows is not None:
+            return len(self.rows)
+        return len(self.columns[0]) if self.columns else 0
+
+    def value(self, raw_index: int, index: int) -> Any:
+        if self.rows is not None:
+            return self.rows[raw_index][index]
+        assert self.columns is not None
+        return self.columns[index][raw_index]
 
 
 @dataclass
@@ -76,7 +91,7 @@ def read_workbook(
 
 
 def _read(path: Path, template: str | Path | Template | None, limits: Limits) -> tuple[Dataset, Report]:
-    check_workbook(path, limits)
+    merged = check_workbook(path, limits)
     package = read_package(path)
     book = _open(path)
     metadata = _metadata(book, package)
@@ -85,7 +100,7 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
     recorded = metadata.values.get("template_version")
     if metadata.known and recorded and recorded != spec.version:
         report.add(Finding("warning", "template-version", f"built with {spec.name} {recorded}, read with {spec.version}"))
-    reader = _TableReader(book, package, metadata, report, limits)
+    reader = _TableReader(book, package, metadata, report, limits, merged)
     typed: dict[str, pd.DataFrame] = {}
     placed: dict[str, tuple[_Located, list[int]]] = {}
     for _, table in spec.tables():
@@ -131,11 +146,10 @@ def _open(path: Path) -> calamine.CalamineWorkbook:
         raise FileError(f"unreadable workbook ({type(exc).__name__}: {exc}); save it again as .xlsx", file=path) from None
 
 
-def _sheet_cells(book: calamine.CalamineWorkbook, sheet: str, path: Path) -> tuple[list[list[Any]], Any]:
-    """A sheet's cells from A1 and its merged ranges; calamine's errors (e.g. on ``#SPILL!``) become FileError."""
+def _sheet_cells(book: calamine.CalamineWorkbook, sheet: str, path: Path) -> list[list[Any]]:
+    """A sheet's cells from A1; calamine's errors (e.g. on ``#SPILL!``) become FileError."""
     try:
-        found = book.get_sheet_by_name(sheet)
-        return found.to_python(skip_empty_area=False), found.merged_cell_ranges
+        return book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types for cells it cannot read
         raise FileError(
             f"sheet {sheet!r} cannot be read ({type(exc).__name__}: {exc}); open it in Excel or LibreOffice and save it again",
@@ -147,7 +161,7 @@ def _metadata(book: calamine.CalamineWorkbook, package: Package) -> Metadata:
     values = {k.removeprefix("xlreport."): v for k, v in package.custom.items() if k.startswith("xlreport.")}
     tables: dict[str, dict[str, str]] = {}
     if META_SHEET in book.sheet_names:
-        rows = [[_text(v) for v in row] for row in _sheet_cells(book, META_SHEET, package.path)[0]]
+        rows = [[_text(v) for v in row] for row in _sheet_cells(book, META_SHEET, package.path)]
         header: list[str] | None = None
         for row in rows:
             if not any(row):
@@ -204,7 +218,9 @@ def _norm(text: Any) -> str:
 
 
 class _TableReader:
-    def __init__(self, book: calamine.CalamineWorkbook, package: Package, metadata: Metadata, report: Report, limits: Limits) -> None:
+    def __init__(
+        self, book: calamine.CalamineWorkbook, package: Package, metadata: Metadata, report: Report, limits: Limits, merged: dict[str, list[str]]
+    ) -> None:
         self.book = book
         self.package = package
         self.metadata = metadata
@@ -213,7 +229,7 @@ class _TableReader:
         self._sheets: dict[str, list[list[Any]]] = {}
         self._formulas: dict[str, tuple[set[tuple[int, int]], set[tuple[int, int]]]] = {}
         self._positions: dict[str, dict[str, int]] = {}
-        self._merged_ranges: dict[str, Any] = {}
+        self._merged_ranges = {sheet: [_merge_box(ref) for ref in refs] for sheet, refs in merged.items()}
 
     # -- finding tables ------------------------------------------------------------------
 
@@ -224,6 +240,11 @@ class _TableReader:
             (top, left), (bottom, right) = parse_a1(first), parse_a1(last)
             header = top + part.header_rows - 1
             self._check_size(table, bottom - header, part.sheet)
+            height = bottom - header - part.totals_rows
+            if height >= FAST_ROWS and part.header_rows == 1 and part.sheet not in self._sheets:
+                columns = read_columns(self.package.path, part.sheet, header, left, right, height, part.columns)
+                if columns is not None:
+                    return _Located(part.sheet, header, left, list(part.columns), None, "table", columns)
             grid = self._sheet(part.sheet)
             headers = [_text(v) for v in grid[header][left : right + 1]] if header < len(grid) else []
             rows = grid[header + 1 : bottom + 1 - part.totals_rows]
@@ -271,7 +292,7 @@ class _TableReader:
         if sheet not in self._sheets:
             if len(self._sheets) >= 1:
                 self._sheets.pop(next(iter(self._sheets)))  # keep one big sheet in memory, not all
-            self._sheets[sheet], self._merged_ranges[sheet] = _sheet_cells(self.book, sheet, self.package.path)
+            self._sheets[sheet] = _sheet_cells(self.book, sheet, self.package.path)
         return self._sheets[sheet]
 
     def _headers_match(self, table: Table, headers: Sequence[str]) -> bool:
@@ -286,11 +307,7 @@ class _TableReader:
     def read(self, table: Table, located: _Located) -> tuple[pd.DataFrame, list[int]]:
         """The typed input columns, and for each kept row its index among the raw rows."""
         positions = self._columns(table, located)
-        width = len(located.headers)
-        rows = located.rows
-        keep = list(range(len(rows))) if all(map(any, rows)) else [i for i, row in enumerate(rows) if any(row) or not _blank(row)]
-        kept = located.rows if len(keep) == len(located.rows) else [located.rows[i] for i in keep]
-        columns = list(zip(*kept, strict=False)) if kept else [() for _ in range(width)]
+        columns, keep = _kept_columns(located)
         out: dict[str, list[Any]] = {}
         for column in table.inputs:
             index = positions.get(column.key)
@@ -335,7 +352,7 @@ class _TableReader:
 
     def _merged(self, table: Table, located: _Located) -> None:
         ranges = self._merged_ranges.get(located.sheet) or []
-        top, bottom = located.header_row, located.header_row + len(located.rows)
+        top, bottom = located.header_row, located.header_row + located.height
         left, right = located.first_col, located.first_col + len(located.headers) - 1
         for (r1, c1), (r2, c2) in ranges:
             if r1 <= bottom and r2 >= top and c1 <= right and c2 >= left:
@@ -362,7 +379,7 @@ class _TableReader:
             col = located.first_col + index
             for i, raw_index in enumerate(rows):
                 row = located.header_row + 1 + raw_index
-                actual = located.rows[raw_index][index]
+                actual = located.value(raw_index, index)
                 want = expected[column.key][i]
                 if (row, col) not in formulas:
                     if is_missing(actual) and want is not None:
@@ -395,6 +412,29 @@ class _TableReader:
                 table=table.name, field=key, value=value,
             )
         )
+
+
+def _merge_box(ref: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """'B2:C3' -> ((1, 1), (2, 2)), 0-based corners, as calamine gives merged ranges."""
+    first, _, last = ref.partition(":")
+    return parse_a1(first), parse_a1(last or first)
+
+
+def _kept_columns(located: _Located) -> tuple[Sequence[Sequence[Any]], list[int]]:
+    """The raw columns without the rows that are wholly blank, and the raw index of each kept row."""
+    if located.columns is not None:
+        first = located.columns[0] if located.columns else []
+        # Most rows have a first cell; only the others need a look at every column.
+        maybe_blank = [i for i, v in enumerate(first) if v is None or (v.__class__ is str and not v.strip())]
+        blank = {i for i in maybe_blank if all(is_missing(column[i]) for column in located.columns)}
+        keep = [i for i in range(located.height) if i not in blank] if blank else list(range(located.height))
+        if not blank:
+            return located.columns, keep
+        return [[column[i] for i in keep] for column in located.columns], keep
+    rows = located.rows or []
+    keep = list(range(len(rows))) if all(map(any, rows)) else [i for i, row in enumerate(rows) if any(row) or not _blank(row)]
+    kept = rows if len(keep) == len(rows) else [rows[i] for i in keep]
+    return (list(zip(*kept, strict=False)) if kept else [() for _ in located.headers]), keep
 
 
 def _blank(row: Sequence[Any]) -> bool:
