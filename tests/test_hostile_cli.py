@@ -8,19 +8,20 @@ issue sets.  A real console run of a few files proves nothing reaches the termin
 from __future__ import annotations
 
 import json
-import multiprocessing
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import zipfile
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import xlreport.api
+import xlreport.reader.api
+import xlreport.views  # noqa: F401  the import command's modules, loaded before forking: a capped child cannot map them
+from tests.capped import run_capped
 from tests.hostile.make_corpus import EXPECTED, make_corpus
 from xlreport.cli import main
 
@@ -38,27 +39,17 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _import_in_child(args: list[str], conn: Connection) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+def _invoke(args: list[str]) -> tuple[int, str, str, str | None]:
     result = CliRunner().invoke(main, args)
     crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
-    conn.send((result.exit_code, result.stdout, result.stderr, repr(result.exception) if crashed else None))
+    return result.exit_code, result.stdout, result.stderr, repr(result.exception) if crashed else None
 
 
 def run_import(args: list[str]) -> tuple[int, str, str]:
     """`xlreport ARGS` in a forked child under the memory cap; fails the test past TIMEOUT."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_import_in_child, args=(args, sender))
-    child.start()
-    sender.close()
-    child.join(TIMEOUT)
-    if child.is_alive():
-        child.kill()
-        child.join()
-        pytest.fail(f"xlreport {' '.join(args)} did not finish within {TIMEOUT} s")
-    assert receiver.poll(), f"child died with exit code {child.exitcode}"
-    code, out, err, crash = receiver.recv()
+    outcome, value = run_capped(_invoke, args, label=f"xlreport {' '.join(args)}", memory=MEMORY, timeout=TIMEOUT)
+    assert outcome == "returned", f"xlreport {' '.join(args)} raised {value!r}"
+    code, out, err, crash = value
     assert crash is None, f"xlreport {' '.join(args)} raised {crash}"
     return code, out, err
 

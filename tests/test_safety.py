@@ -8,19 +8,17 @@ taking the test run down.
 from __future__ import annotations
 
 import io
-import multiprocessing
 import random
 import re
-import resource
 import time
 import zipfile
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import openpyxl
 import pytest
 import xlsxwriter
 
+from tests.capped import run_capped
 from tests.hostile.make_corpus import EXPECTED, KINDS, make_corpus, sheet_xml
 from xlreport.errors import FileError
 from xlreport.reader.safety import Limits, _at_most, _col_letters, check_workbook, parse_xml, sniff
@@ -36,39 +34,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _check_and_report(path: str, conn: Connection) -> None:
-    """Child body: cap the address space, run the check, send back what happened."""
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-    try:
-        check_workbook(path)
-    except FileError as exc:
-        conn.send(("refused", str(exc)))
-    except BaseException as exc:  # reported, so the test shows what went wrong
-        conn.send(("crashed", f"{type(exc).__name__}: {exc}"))
-    else:
-        conn.send(("accepted", ""))
-
-
 def check_in_child(path: Path) -> str | None:
-    """check_workbook(path) in a capped, forked child: the refusal text, or None if accepted.
-
-    Forking from this already-imported process keeps each check isolated (a bomb or an abort
-    would only kill the child) without paying the package import for every file.
-    """
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_check_and_report, args=(str(path), sender))
-    child.start()
-    sender.close()
-    child.join(TIMEOUT)
-    if child.is_alive():
-        child.kill()
-        child.join()
-        pytest.fail(f"{path.name}: check did not finish within {TIMEOUT} s")
-    assert child.exitcode == 0 and receiver.poll(), f"{path.name}: child died (exit code {child.exitcode})"
-    outcome, text = receiver.recv()
-    assert outcome != "crashed", f"{path.name}: check raised {text}"
-    return text if outcome == "refused" else None
+    """check_workbook(path) in a capped, forked child: the refusal text, or None if accepted."""
+    outcome, value = run_capped(check_workbook, str(path), label=path.name, memory=MEMORY, timeout=TIMEOUT)
+    if outcome == "returned":
+        return None
+    assert isinstance(value, FileError), f"{path.name}: check raised {type(value).__name__}: {value}"
+    return str(value)
 
 
 def refusal(path: Path, limits: Limits | None = None) -> str:
