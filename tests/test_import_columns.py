@@ -19,6 +19,7 @@ import yaml
 
 import xlreport
 from tests import libreoffice
+from tests.conftest import sales_data
 from xlreport.reader import columns as column_road
 from xlreport.reader import workbook as reader
 
@@ -123,9 +124,9 @@ def test_a_built_workbook_reads_the_same_both_ways(built: Path, monkeypatch: pyt
     assert data.hash() == expected.hash()
 
 
-def _edit(source: Path, target: Path, change: Callable[[Any], None]) -> Path:
+def _edit(source: Path, target: Path, change: Callable[[Any], None], sheet: str = "Ledger") -> Path:
     book = openpyxl.load_workbook(source)
-    change(book["Ledger"])
+    change(book[sheet])
     book.save(target)
     return target
 
@@ -171,3 +172,19 @@ def test_the_column_road_prints_nothing(built: Path, template_path: Path, tmp_pa
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert capfd.readouterr().err == ""
+
+
+def test_derived_blanks_lookups_and_totals_take_the_column_road(
+    sales_template: Path, write_dataset: Callable[[dict[str, Any], Path], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sales ledger's derived columns leave blanks (IFERROR) among numbers; fastexcel reads those as nulls."""
+    data = write_dataset(sales_data(ROWS), tmp_path / "sales.yaml")
+    built = xlreport.build(data, template=sales_template, output=tmp_path / "sales.xlsx")
+    fast, slow, taken = both_roads(built, monkeypatch)
+    assert taken
+    same(fast, slow)
+    assert fast[1].findings == []
+    edited = _edit(built, tmp_path / "edited.xlsx", lambda ws: (ws.cell(row=9, column=9, value=1.5), ws.cell(row=12, column=6, value=-3)), "Orders")
+    fast, slow, _ = both_roads(edited, monkeypatch, sales_template)
+    same(fast, slow)
+    assert {f.code for f in fast[1].findings} >= {"formula-overwritten", "out-of-range"}

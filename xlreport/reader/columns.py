@@ -5,10 +5,10 @@ large table; fastexcel parses the same XML with the same library into typed Arro
 columns come back here as the values python-calamine would give (float, str, date, None for an
 empty cell), so the importer's checks stay the same for both readers.
 
-Only clean columns take this road: a column that mixes types (text typed into a number column,
-a blank formula result among numbers), holds booleans, times of day or durations, or whose
-header does not match the table's declaration makes :func:`read_columns` return None, and the
-importer reads the table row by row with python-calamine instead.
+Only clean columns take this road (a blank formula result counts as an empty cell): a column
+that mixes types (text typed into a number column), holds booleans, times of day or durations,
+or whose header does not match the table's declaration makes :func:`read_columns` return None,
+and the importer reads the table row by row with python-calamine instead.
 """
 
 from __future__ import annotations
