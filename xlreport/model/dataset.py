@@ -164,14 +164,15 @@ class Dataset:
             if given not in derived and spec.column(given) is None:
                 known = ", ".join(c.key for c in spec.inputs)
                 report.add(self._finding(name, None, given, "unknown-column", f"unknown column {given!r}; use one of: {known}"))
+        given_columns = column_lists(frame)
         out: dict[str, list[Any]] = {}
         for column in spec.inputs:
-            if column.key not in frame.columns:
+            if column.key not in given_columns:
                 if column.required:
                     report.add(self._finding(name, None, column.key, "missing-column", f"missing required column {column.key!r}; add it to every row"))
                 out[column.key] = [None] * len(frame)
                 continue
-            values, problems = coerce_column(frame[column.key].tolist(), column, strict_text=False)
+            values, problems = coerce_column(given_columns[column.key], column, strict_text=False)
             for p in problems:
                 report.add(self._finding(name, p.row, column.key, p.code, p.message))
             out[column.key] = values

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 import pandas as pd
 
 from ..spec.template import Table
-from .values import Problem, duplicate_keys, rule_problems
+from .values import Problem, column_lists, duplicate_keys, rule_problems
 
 
 def unique_keys(spec: Table) -> list[list[str]]:
@@ -31,17 +31,18 @@ def lookup_values(column_lookup: str, typed: Mapping[str, pd.DataFrame]) -> set[
 
 def check_table(spec: Table, frame: pd.DataFrame, typed: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, Problem]]:
     """Every rule problem of one typed table, as ``(column key, problem)``."""
+    columns = column_lists(frame)
     for column in spec.inputs:
         lookup = lookup_values(column.lookup, typed) if column.lookup else None
-        for problem in rule_problems(frame[column.key].tolist(), column, lookup):
+        for problem in rule_problems(columns[column.key], column, lookup):
             yield column.key, problem
     for key in unique_keys(spec):
         if len(key) == 1:
-            values = frame[key[0]].tolist()
+            values = columns[key[0]]
             if len(set(values)) == len(values):  # the usual case, without building a tuple per row
                 continue
             rows = [(v,) for v in values]
         else:
-            rows = list(frame[key].itertuples(index=False, name=None))
+            rows = list(zip(*(columns[k] for k in key), strict=True))
         for problem in duplicate_keys(rows):
             yield key[-1], problem
