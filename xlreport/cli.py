@@ -88,14 +88,14 @@ def import_(
     from . import api, views
     from .model.dataset import dump_dataset, save_dataset
     from .reader.api import compare_with_base
-    from .reader.workbook import read_workbook
+    from .reader.workbook import read_workbook_and_template
 
-    dataset, report = read_workbook(workbook, template)
+    dataset, report, spec = read_workbook_and_template(workbook, template)
     views.print_findings(report)
     if report_json is not None:
         write_text_atomic(report_json, report.to_json() + "\n")
     if changes or base is not None:
-        views.print_changes(compare_with_base(workbook, dataset, base, template))
+        views.print_changes(compare_with_base(workbook, dataset, base, spec))
     if not report.ok and not force:
         raise ValidationError(f"{report.summary()}; no dataset written (fix the cells above, or use --force)", report, file=workbook)
     if output == "-":

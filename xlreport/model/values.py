@@ -72,6 +72,11 @@ def column_lists(frame: pd.DataFrame) -> dict[str, list[Any]]:
     return {str(c): frame[c].tolist() for c in frame.columns}
 
 
+def excel_serial(day: dt.date) -> int:
+    """A date as Excel's serial day number (1900 date system), as the writer stores it."""
+    return (day - _EXCEL_EPOCH_1900).days
+
+
 def round15(value: float) -> float:
     """A float as Excel keeps it: 15 significant digits."""
     return float(f"{value:.15g}")

@@ -9,15 +9,14 @@ from ..model.dataset import Dataset, load_dataset
 from ..model.diff import Changes, diff
 from ..spec.loader import load_template
 from ..spec.template import Template
-from .workbook import read_template, read_workbook, recorded_hash
+from .workbook import read_template, read_workbook_and_template, recorded_hash
 
 
 def load_any(path: Path, template: str | Path | Template | None = None) -> tuple[Dataset, Template | None]:
     """A typed dataset from a workbook (.xlsx) or a dataset file, with its template when known."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
-        # The workbook's own copy of its template: the template file may be gone or not installed.
-        spec = load_template(template) if template is not None else read_template(path)
-        dataset, _ = read_workbook(path, spec)
+        # Read with the workbook's own copy of its template: the template file may be gone or not installed.
+        dataset, _, spec = read_workbook_and_template(path, template)
         return dataset, spec
     dataset = load_dataset(path)
     name = template or dataset.meta.template
@@ -41,7 +40,7 @@ def diff_paths(old: Path, new: Path, template: str | Path | None = None) -> Chan
     return diff(old_data, new_data, spec)
 
 
-def compare_with_base(workbook: Path, dataset: Dataset, base: Path | None, template: str | Path | None = None) -> Changes:
+def compare_with_base(workbook: Path, dataset: Dataset, base: Path | None, template: str | Path | Template | None = None) -> Changes:
     """Changes in an imported ``dataset``: against ``base`` if given, else against the recorded hash."""
     if base is not None:
         spec = load_template(template) if template is not None else read_template(workbook)

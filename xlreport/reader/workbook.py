@@ -86,11 +86,19 @@ def read_workbook(
     Unsafe or unreadable files raise FileError; data problems never raise,
     they become findings (``report.ok`` is False when any is an error).
     """
+    dataset, report, _ = read_workbook_and_template(path, template, limits=limits)
+    return dataset, report
+
+
+def read_workbook_and_template(
+    path: str | Path, template: str | Path | Template | None = None, *, limits: Limits | None = None
+) -> tuple[Dataset, Report, Template]:
+    """:func:`read_workbook`, and the template it read with (for a diff, without reading the file again)."""
     with gc_paused():
         return _read(Path(path), template, limits or Limits())
 
 
-def _read(path: Path, template: str | Path | Template | None, limits: Limits) -> tuple[Dataset, Report]:
+def _read(path: Path, template: str | Path | Template | None, limits: Limits) -> tuple[Dataset, Report, Template]:
     merged = check_workbook(path, limits)
     package = read_package(path)
     book = _open(path)
@@ -118,7 +126,7 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
                 reader.cell_finding(table, located, rows[p.row], key, p.code, p.message, typed[table.data][key].iloc[p.row], p.severity)
             reader.check_derived(table, located, rows, typed[table.data])
     meta = _meta(metadata, path)
-    return Dataset(meta, typed, path), report
+    return Dataset(meta, typed, path), report, spec
 
 
 def read_template(path: str | Path, *, limits: Limits | None = None) -> Template:

@@ -9,6 +9,7 @@ from typing import Any
 from xlsxwriter.chart import Chart as XlsxChart
 from xlsxwriter.workbook import Workbook
 
+from ..model.values import excel_serial
 from ..spec.template import Chart, Series
 from .layout import TablePlace
 
@@ -23,7 +24,6 @@ _XLSX_TYPE: dict[str, dict[str, str]] = {
     "scatter": {"type": "scatter", "subtype": "straight_with_markers"},
 }
 _ROUND = frozenset({"pie", "doughnut"})
-_EPOCH = dt.date(1899, 12, 30)
 
 
 def make_chart(workbook: Workbook, spec: Chart, place: TablePlace, values: Mapping[str, Sequence[Any]]) -> XlsxChart:
@@ -62,14 +62,13 @@ def _cache(values: Sequence[Any]) -> list[str | None]:
 
 
 def _number(value: Any) -> float:
-    return float((value - _EPOCH).days if isinstance(value, dt.date) else value)
+    return float(excel_serial(value) if isinstance(value, dt.date) else value)
 
 
 def _keys_between(spec: Chart, place: TablePlace) -> list[str]:
     """The table's columns from the first to the last of a ``by: row`` chart's series, in sheet order."""
     cols = [place.col(s.values) for s in spec.series]
-    keys = [c.key for c in place.table.columns if min(cols) <= place.col(c.key) <= max(cols)]
-    return sorted(keys, key=place.col)
+    return [c.key for c in place.table.columns if min(cols) <= place.col(c.key) <= max(cols)]  # in sheet order
 
 
 def _axes(spec: Chart, place: TablePlace, primary: XlsxChart, secondary: XlsxChart) -> None:

@@ -23,7 +23,7 @@ from ..cells import a1, col_name
 from ..model.dataset import Dataset
 from ..model.derive import aggregate, derive
 from ..model.expr import AGGREGATES
-from ..model.values import column_lists
+from ..model.values import column_lists, excel_serial
 from ..spec.template import Column, Template
 from .atomic import atomic_path
 from .charts import make_chart
@@ -34,7 +34,6 @@ META_SHEET = "_xlreport"
 LISTS_SHEET = "_lists"
 FORMAT_VERSION = "1"
 SPEC_CHUNK = 30_000  # the template travels inside the workbook, in cells under 32,767 characters
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Up to this many data cells, xlsxwriter assembles the parts in memory instead of in temporary
 # files: about twice as fast for report-sized workbooks, and bounded (some tens of MB of XML).
 IN_MEMORY_CELLS = 500_000
@@ -185,7 +184,7 @@ class _ReportWriter:
                 ws.write_formula(row + i, col, formula.format(r=row + i + 1), fmt, "" if value is None else value)
             return
         if column.type == "date":
-            values = [None if v is None else (v - _EXCEL_EPOCH).days for v in values]
+            values = [None if v is None else excel_serial(v) for v in values]
         write = ws.write_number if column.type in ("integer", "number", "percent", "date") else ws.write_string
         for i, value in enumerate(values):
             if value is None:
