@@ -23,6 +23,7 @@ from .. import api
 from .._gc import gc_paused
 from ..errors import DataError, XlreportError
 from ..model.dataset import Dataset, Meta, load_dataset
+from ..reader.package import custom_properties
 from ..spec.loader import available, load_template
 from ..spec.template import Template
 from ..writer.workbook import FORMAT_VERSION, write_workbook
@@ -31,7 +32,6 @@ from .results import JobResult
 
 IDENTITY_KEYS = ("format", "template", "template_version", "dataset_hash")
 _CUSTOM_PART = "docProps/custom.xml"
-_CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 _MAX_CUSTOM_PART = 1 << 20  # a real one is ~1 KB; a bigger one is not ours
 _CLoader = getattr(yaml, "CSafeLoader", None)
 _TEMPLATES: dict[tuple[str, int | None], Template] = {}
@@ -122,12 +122,7 @@ def read_identity(path: Path) -> dict[str, str] | None:
             root = SafeET.fromstring(zf.read(info), forbid_dtd=True)
     except Exception:  # missing, not a zip, no custom part, bad XML: all mean "not current"
         return None
-    values: dict[str, str] = {}
-    for prop in root.iter(f"{_CUSTOM_NS}property"):
-        name = prop.get("name", "")
-        if name.startswith("xlreport."):
-            value = next(iter(prop), None)
-            values[name.removeprefix("xlreport.")] = (value.text or "") if value is not None else ""
+    values = {name.removeprefix("xlreport."): text for name, text in custom_properties(root).items() if name.startswith("xlreport.")}
     if not all(k in values for k in IDENTITY_KEYS):
         return None
     return {k: values[k] for k in IDENTITY_KEYS}

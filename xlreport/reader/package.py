@@ -86,9 +86,7 @@ def read_package(path: Path) -> Package:
                         info = _table(_xml(zf, table_part, path), sheet_name)
                         package.tables.setdefault(info.name, info)
             if "docProps/custom.xml" in names:
-                for prop in _xml(zf, "docProps/custom.xml", path).iterfind("cp:property", _NS):
-                    value = next(iter(prop), None)
-                    package.custom[prop.get("name", "")] = (value.text or "") if value is not None else ""
+                package.custom = custom_properties(_xml(zf, "docProps/custom.xml", path))
     except (zipfile.BadZipFile, KeyError) as exc:
         raise FileError(f"damaged workbook package ({exc}); save it again from Excel or LibreOffice", file=path) from None
     return package
@@ -125,6 +123,15 @@ def _relationships(zf: zipfile.ZipFile, part: str, names: set[str], path: Path, 
         target = rel.get("Target", "")
         resolved = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
         out[rel.get("Id", "")] = resolved
+    return out
+
+
+def custom_properties(root: Element) -> dict[str, str]:
+    """The custom document properties of a parsed ``docProps/custom.xml``, by name, as text."""
+    out: dict[str, str] = {}
+    for prop in root.iterfind("cp:property", _NS):
+        value = next(iter(prop), None)
+        out[prop.get("name", "")] = (value.text or "") if value is not None else ""
     return out
 
 
