@@ -844,9 +844,9 @@ class _SheetScan:
         """
         cols = [_col_number(c) for c in set(_FIRST_COLS.findall(region))]
         for dimension in dimensions:
-            if self.dimension_ok(dimension) and self.area(dimension) <= self.allowed:
-                corners = dimension.split(b":")
-                cols.extend(_col_number(corner.rstrip(b"0123456789")) for corner in corners)
+            box = _parse_range(dimension.decode("ascii"))
+            if box is not None and self.inside(box) and _area(box) <= self.allowed:
+                cols.extend(col for _, col in box)
         width = max(cols, default=1)
         height = min(self.limits.max_rows, self.allowed // width)
         if width > self.limits.max_cols or height < 1:
@@ -856,17 +856,11 @@ class _SheetScan:
     def dimension_ok(self, ref: bytes) -> bool:
         """A valid range inside the grid (its size does not matter: no reader we use allocates it)."""
         box = _parse_range(ref.decode("ascii"))
-        if box is None:
-            return False
+        return box is not None and self.inside(box)
+
+    def inside(self, box: tuple[tuple[int, int], tuple[int, int]]) -> bool:
         (r1, c1), (r2, c2) = box
         return max(r1, r2) <= self.limits.max_rows and max(c1, c2) <= self.limits.max_cols
-
-    @staticmethod
-    def area(ref: bytes) -> int:
-        box = _parse_range(ref.decode("ascii"))
-        assert box is not None
-        (r1, c1), (r2, c2) = box
-        return (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
 
     # well-formedness
 
@@ -1008,6 +1002,11 @@ def _bad_row_pattern(max_rows: int) -> re.Pattern[bytes]:
 def _attr(attrs: dict[str, str], local: str) -> list[str]:
     """Values of every attribute whose local name is ``local`` ('r' and 'x:r' alike)."""
     return [value for key, value in attrs.items() if _local(key) == local]
+
+
+def _area(box: tuple[tuple[int, int], tuple[int, int]]) -> int:
+    (r1, c1), (r2, c2) = box
+    return (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
 
 
 def _parse_range(ref: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
