@@ -28,7 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 from ..errors import DataError, FileError, UsageError, ValidationError
 from ..findings import Finding, Report
 from ..spec.template import Table, Template, key_path
-from ..textfiles import DATASET_FORMATS, read_document
+from ..textfiles import DATASET_FORMATS, read_document, write_text_atomic
 from .validate import check_table
 from .values import coerce_column, column_lists, is_missing
 
@@ -284,10 +284,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise FileError(f"unreadable CSV ({reason}); save it as UTF-8 CSV with a header row", file=path) from None
 
 
-
-FORMATS = DATASET_FORMATS
-
-
 def dump_dataset(dataset: Dataset, fmt: str) -> str:
     """The dataset as YAML or JSON text (the shape :func:`load_dataset` reads)."""
     data = dataset.to_dict()
@@ -302,11 +298,9 @@ def save_dataset(dataset: Dataset, path: str | Path, fmt: str | None = None) -> 
     Files are written atomically; a CSV folder gets ``dataset.yaml`` (the meta)
     and one ``<table>.csv`` per table.
     """
-    from ..textfiles import write_text_atomic
-
     path = Path(path)
     fmt = fmt or {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(path.suffix.lower(), "csv" if not path.suffix else "")
-    if fmt not in FORMATS:
+    if fmt not in DATASET_FORMATS:
         raise UsageError(f"cannot tell the format of {str(path)!r}; use a .yaml, .json or folder path, or --format yaml|json|csv")
     if fmt != "csv":
         write_text_atomic(path, dump_dataset(dataset, fmt))
