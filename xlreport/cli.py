@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ from .textfiles import DATASET_FORMATS, write_text_atomic
 
 
 class _Group(click.Group):
-    """Turns every XlreportError into one line on stderr and its exit code: no traceback."""
+    """Turns every error into one line on stderr and an exit code: never a traceback.
+
+    An XlreportError gives its own message and code; Ctrl-C exits 130 once the
+    temporary files are gone; anything unforeseen is one line (exit 1), with the
+    traceback only when XLREPORT_TRACEBACK is set.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -24,6 +30,18 @@ class _Group(click.Group):
         except XlreportError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; no output was left half-written", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:
+            if os.environ.get("XLREPORT_TRACEBACK"):
+                raise
+            detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+            hint = "this is a bug in xlreport: please report it with the input (XLREPORT_TRACEBACK=1 shows where)"
+            click.echo(f"error: unexpected {type(exc).__name__}: {detail}; {hint}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

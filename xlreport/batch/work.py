@@ -26,6 +26,7 @@ from ..model.dataset import Dataset, Meta, load_dataset
 from ..reader.package import custom_properties
 from ..spec.loader import available, load_template
 from ..spec.template import Template
+from ..textfiles import load_yaml
 from ..writer.workbook import FORMAT_VERSION, write_workbook
 from .jobs import Job, Split
 from .results import JobResult
@@ -80,7 +81,7 @@ def load_job(job: Job) -> tuple[Dataset, Template]:
             meta = Meta.model_validate({**data.meta.model_dump(), **job.meta})
         except PydanticValidationError as exc:
             error = exc.errors()[0]
-            raise DataError(str(error["msg"]), where=f"meta.{'.'.join(map(str, error['loc']))}") from None
+            raise DataError(str(error["msg"]).removeprefix("Value error, "), where=f"meta.{'.'.join(map(str, error['loc']))}") from None
         data = Dataset(meta, data.tables, data.path, data.origins)
     name = job.template or data.meta.template
     bound, template = api.resolve(data, _template(name) if name else None)
@@ -161,7 +162,7 @@ def _load_dataset(path: Path) -> Dataset:
     """
     if _CLoader is not None and path.suffix.lower() in (".yaml", ".yml"):
         try:
-            document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CLoader)  # noqa: S506 - a safe loader
+            document = load_yaml(path.read_text(encoding="utf-8"), _CLoader)
         except Exception:
             return load_dataset(path)
         return Dataset.from_dict(document, path=path)

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import DataError, FileError, UsageError, ValidationError
@@ -30,7 +30,7 @@ from ..findings import Finding, Report
 from ..spec.template import Table, Template, key_path
 from ..textfiles import DATASET_FORMATS, read_document, write_text_atomic
 from .validate import check_table
-from .values import coerce_column, column_lists, is_missing
+from .values import coerce_column, column_lists, is_missing, text_problem
 
 SPECIAL_TABLES = ("sources", "key_figures")
 _TABLE_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -47,6 +47,14 @@ class Meta(BaseModel):
     publisher: str = ""
     as_of: dt.date | None = None
     template: str | None = None
+
+    @field_validator("title", "subtitle", "period", "publisher", "template")
+    @classmethod
+    def _fits_a_cell(cls, value: str | None) -> str | None:
+        problem = None if value is None else text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     def fields(self) -> dict[str, str]:
         """Metadata as text, for ``{title}``-style placeholders and the metadata sheet."""
@@ -120,7 +128,7 @@ class Dataset:
         except PydanticValidationError as exc:
             error = exc.errors()[0]
             where = key_path(("meta", *error["loc"]))
-            raise DataError(str(error["msg"]), file=path, where=where) from None
+            raise DataError(str(error["msg"]).removeprefix("Value error, "), file=path, where=where) from None
         raw_tables: dict[str, tuple[str, Any]] = {k: (k, data[k]) for k in SPECIAL_TABLES if k in data}
         tables_data = data.get("tables") or {}
         if not isinstance(tables_data, Mapping):

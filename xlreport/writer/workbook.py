@@ -10,22 +10,29 @@ cached values without recalculating (FIELD-NOTES).
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
+import re
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
 from .._gc import gc_paused
 from ..cells import a1, col_name
+from ..errors import DataError
 from ..model.dataset import Dataset
 from ..model.derive import aggregate, derive
 from ..model.expr import AGGREGATES
-from ..model.values import column_lists, excel_serial
+from ..model.values import column_lists, excel_serial, text_problem
 from ..spec.template import Column, Template
-from .atomic import atomic_path
+from .atomic import atomic_path, remove_stale
 from .charts import make_chart
 from .layout import SheetPlan, TablePlace, plan
 from .styles import Styles, display_width
@@ -33,6 +40,8 @@ from .styles import Styles, display_width
 META_SHEET = "_xlreport"
 LISTS_SHEET = "_lists"
 FORMAT_VERSION = "1"
+_PARTS_PREFIX = "xlreport-build-"  # + pid: the folder where a large build assembles its parts
+MAX_ROWS = 1_048_576  # rows on an Excel sheet
 SPEC_CHUNK = 30_000  # the template travels inside the workbook, in cells under 32,767 characters
 # Up to this many data cells, xlsxwriter assembles the parts in memory instead of in temporary
 # files: about twice as fast for report-sized workbooks, and bounded (some tens of MB of XML).
@@ -46,14 +55,54 @@ _WORKBOOK_OPTIONS = {
 
 
 def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_time: dt.datetime) -> Path:
-    """Write ``dataset`` (already bound to ``template``) to ``target`` atomically."""
-    with atomic_path(target) as tmp, gc_paused():
-        cells = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values())
-        options = {**_WORKBOOK_OPTIONS, "in_memory": cells <= IN_MEMORY_CELLS}
+    """Write ``dataset`` (already bound to ``template``) to ``target`` atomically.
+
+    What a sheet cannot hold is refused first (:func:`check_fits`), before any byte is written.
+    Large workbooks assemble their parts in a private temporary folder, removed whatever happens.
+    """
+    check_fits(dataset, template)
+    in_memory = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values()) <= IN_MEMORY_CELLS
+    with atomic_path(target) as tmp, ExitStack() as stack, gc_paused():
+        options: dict[str, Any] = {**_WORKBOOK_OPTIONS, "in_memory": in_memory}
+        if not in_memory:
+            options["tmpdir"] = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{_PARTS_PREFIX}{os.getpid()}-"))
         workbook = xlsxwriter.Workbook(str(tmp), options)
         _ReportWriter(workbook, dataset, template, build_time).write()
-        workbook.close()
+        try:
+            workbook.close()
+        except FileCreateError as exc:  # xlsxwriter wraps the OSError (a full disk...): atomic_path words it
+            cause = exc.args[0] if exc.args else None
+            raise cause if isinstance(cause, OSError) else OSError(errno.EIO, str(exc)) from None
+    if not in_memory:
+        remove_stale(Path(tempfile.gettempdir()), _PARTS_PREFIX)  # parts folders of builds killed outright
     return target
+
+
+def check_fits(dataset: Dataset, template: Template) -> None:
+    """Refuse, naming the table or metadata field, what an Excel sheet cannot hold.
+
+    Rows: each sheet holds 1,048,576, and its title, header, totals and note rows count.
+    Text: composed lines (the summary's period line, filled-in properties) obey the cell rules
+    their parts already passed (``text_problem``).
+    """
+    lengths = {name: len(frame) for name, frame in dataset.tables.items()}
+    for sheet_plan in plan(template, lengths).values():
+        for place in sheet_plan.tables:
+            if place.bottom < MAX_ROWS:
+                continue
+            most = place.rows - (place.bottom - MAX_ROWS + 1)
+            file, where = dataset.origins.get(place.table.data, (dataset.path, f"tables.{place.table.data}"))
+            raise DataError(
+                f"{place.data_len:,} rows do not fit on sheet {place.sheet!r}, which holds {MAX_ROWS:,} rows: with the rows above "
+                f"and below it this table takes at most {max(most, 0):,}; split the data over several tables or reports",
+                file=file or dataset.path,
+                where=None if where == "csv" else where,
+            )
+    meta = dataset.meta.fields()
+    for key, text in (("meta.period", _period_line(meta)), *(("properties." + k, v) for k, v in _property_texts(template, meta).items())):
+        problem = text_problem(text)
+        if problem is not None:
+            raise DataError(problem, file=dataset.path, where=key)
 
 
 class _ReportWriter:
@@ -95,20 +144,7 @@ class _ReportWriter:
     # -- document --------------------------------------------------------------------
 
     def _properties(self) -> None:
-        p = self.template.properties
-        fill = _Filler(self.meta)
-        self.wb.set_properties(
-            {
-                "title": fill(p.title),
-                "subject": fill(p.subject or self.meta["subtitle"]),
-                "author": fill(p.author or self.meta["publisher"]),
-                "company": fill(p.company or self.meta["publisher"]),
-                "keywords": ", ".join(fill(k) for k in p.keywords),
-                "category": fill(p.category or ""),
-                "comments": fill(p.comments or ""),
-                "created": self.build_time,
-            }
-        )
+        self.wb.set_properties({**_property_texts(self.template, self.meta), "created": self.build_time})
         for name, value in self.identity.items():
             self.wb.set_custom_property(f"xlreport.{name}", value, "text")
 
@@ -134,9 +170,7 @@ class _ReportWriter:
         ws.write_string(0, 0, self.meta["title"], self.styles.title)
         if self.meta["subtitle"]:
             ws.write_string(1, 0, self.meta["subtitle"], self.styles.subtitle)
-        line = "   ".join(
-            f"{label}: {self.meta[key]}" for label, key in (("Period", "period"), ("Publisher", "publisher"), ("As of", "as_of")) if self.meta[key]
-        )
+        line = _period_line(self.meta)
         if line:
             ws.write_string(2, 0, line, self.styles.note)
 
@@ -305,18 +339,45 @@ class _ReportWriter:
 
 
 class _Filler:
-    """``{title}``-style placeholders from the dataset's metadata; unknown fields stay as written."""
+    """``{title}``-style placeholders from the dataset's metadata; ``{{``/``}}`` are braces.
+
+    A plain substitution, not ``str.format``: a template can name a field, never reach an
+    attribute or an index (templates check their fields when loaded; unknown ones stay as written).
+    """
 
     def __init__(self, fields: dict[str, str]) -> None:
         self.fields = fields
 
     def __call__(self, text: str) -> str:
-        return text.format_map(_Keep(self.fields)) if "{" in text else text
+        return _PLACEHOLDER.sub(self._one, text) if "{" in text or "}" in text else text
+
+    def _one(self, match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group()[0]
+        return self.fields.get(name, match.group())
 
 
-class _Keep(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z_]+)\}")
+
+
+def _property_texts(template: Template, meta: dict[str, str]) -> dict[str, str]:
+    p = template.properties
+    fill = _Filler(meta)
+    return {
+        "title": fill(p.title),
+        "subject": fill(p.subject or meta["subtitle"]),
+        "author": fill(p.author or meta["publisher"]),
+        "company": fill(p.company or meta["publisher"]),
+        "keywords": ", ".join(fill(k) for k in p.keywords),
+        "category": fill(p.category or ""),
+        "comments": fill(p.comments or ""),
+    }
+
+
+def _period_line(meta: dict[str, str]) -> str:
+    """The summary's line under the title: period, publisher and date."""
+    return "   ".join(f"{label}: {meta[key]}" for label, key in (("Period", "period"), ("Publisher", "publisher"), ("As of", "as_of")) if meta[key])
 
 
 def _rule_text(column: Column) -> str:
