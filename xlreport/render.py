@@ -55,6 +55,6 @@ def to_pdf(workbook: Path, output: Path | None = None) -> Path:
         if done.returncode != 0 or not produced.exists():
             detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise FileError(f"LibreOffice could not render a PDF ({detail[0]})", file=workbook)
-        with atomic_path(target) as tmp:
-            shutil.move(str(produced), tmp)
+        with atomic_path(target) as part:
+            shutil.move(str(produced), part)
     return target
