@@ -176,7 +176,7 @@ class Dataset:
         out: dict[str, list[Any]] = {}
         for column in spec.inputs:
             if column.key not in given_columns:
-                if column.required:
+                if column.required and len(frame):  # an empty table ([] in YAML) names no columns at all
                     report.add(self._finding(name, None, column.key, "missing-column", f"missing required column {column.key!r}; add it to every row"))
                 out[column.key] = [None] * len(frame)
                 continue
@@ -188,9 +188,12 @@ class Dataset:
 
     def _check_rules(self, name: str, typed: dict[str, pd.DataFrame], spec: Table, report: Report) -> None:
         absent = {c.key for c in spec.inputs if c.key not in self.tables[name].columns}
+        wrong = {(f.path, f.field) for f in report.errors if f.table == name and f.code == "type-error"}
         for key, p in check_table(spec, typed[name], typed):
             if key in absent and p.code == "required":
                 continue  # reported once, as the missing column, not again for every row
+            if p.code == "required" and wrong and (self._finding(name, p.row, key, "", "").path, key) in wrong:
+                continue  # the value was there, of the wrong type: reported once, as that
             report.add(self._finding(name, p.row, key, p.code, p.message))
 
     def _file(self, table: str | None) -> Path | None:

@@ -30,7 +30,7 @@ from ..errors import DataError
 from ..model.dataset import Dataset
 from ..model.derive import aggregate, derive
 from ..model.expr import AGGREGATES
-from ..model.values import column_lists, excel_serial, text_problem
+from ..model.values import MAX_TEXT, column_lists, excel_serial, text_problem
 from ..spec.template import Column, Template
 from .atomic import atomic_path, remove_stale
 from .charts import make_chart
@@ -99,10 +99,15 @@ def check_fits(dataset: Dataset, template: Template) -> None:
                 where=None if where == "csv" else where,
             )
     meta = dataset.meta.fields()
-    for key, text in (("meta.period", _period_line(meta)), *(("properties." + k, v) for k, v in _property_texts(template, meta).items())):
-        problem = text_problem(text)
-        if problem is not None:
-            raise DataError(problem, file=dataset.path, where=key)
+    composed = {"meta.period": _period_line(meta), **{"properties." + k: v for k, v in _property_texts(template, meta).items()}}
+    for key, text in composed.items():
+        if text_problem(text) is not None:  # the parts passed alone: only the length of the whole can fail
+            what = "the summary's line of period, publisher and date" if key == "meta.period" else "filled in with the metadata, it"
+            raise DataError(
+                f"{what} is {len(text):,} characters long, more than the {MAX_TEXT:,} an Excel cell holds; shorten the metadata it shows",
+                file=dataset.path,
+                where=key,
+            )
 
 
 class _ReportWriter:
