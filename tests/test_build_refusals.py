@@ -57,11 +57,16 @@ def _bad_char(code: int, position: int = 2) -> str:
     return f"text holds the character U+{code:04X} (position {position}), which an .xlsx file cannot carry; remove it"
 
 
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def ledger_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The current folder, holding the ``ledger.yaml`` template."""
     monkeypatch.chdir(tmp_path)
     _dump(tmp_path / "ledger.yaml", LEDGER)
     return tmp_path
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return ledger_folder(tmp_path, monkeypatch)
 
 
 def _dump(path: Path, data: Any) -> Path:

@@ -201,6 +201,8 @@ def _number(value: Any, date1904: bool) -> float:
         raise _Bad(f"{_short(value)} is too large for Excel, which holds numbers up to about 1.8e308")
     if isinstance(value, (int, float)) and math.isfinite(value):
         return round15(float(value))
+    if isinstance(value, float) and math.isinf(value):
+        raise _Bad(f"{value!r} is too large for Excel, which holds numbers up to about 1.8e308")
     raise _Bad(f"{value!r} is not {_TYPE_WORDS['number']}")
 
 

@@ -73,8 +73,7 @@ def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_
         except FileCreateError as exc:  # xlsxwriter wraps the OSError (a full disk...): atomic_path words it
             cause = exc.args[0] if exc.args else None
             raise cause if isinstance(cause, OSError) else OSError(errno.EIO, str(exc)) from None
-    if not in_memory:
-        remove_stale(Path(tempfile.gettempdir()), _PARTS_PREFIX)  # parts folders of builds killed outright
+    remove_stale(Path(tempfile.gettempdir()), _PARTS_PREFIX)  # parts folders of builds killed outright
     return target
 
 
