@@ -117,8 +117,6 @@ class BatchError(XlreportError):
     def __init__(self, result: BatchResult) -> None:
         bad = result.failed
         first = bad[0]
-        super().__init__(
-            f"{len(bad)} of {len(result.results)} jobs did not build ({result.summary_line()}); "
-            f"first: {first.name}: {first.error or first.status}"
-        )
+        counts = ", ".join(f"{n} {status}" for status, n in result.counts.items() if n)
+        super().__init__(f"{len(bad)} of {len(result.results)} jobs did not build ({counts}); first: {first.name}: {first.error or first.status}")
         self.result = result
