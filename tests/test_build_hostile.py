@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from tests.test_build_refusals import LEDGER, _dataset, _dump, built, ledger_folder, refused
+from xlreport.cli import main
 
 TOO_BIG = "is too large for Excel, which holds numbers up to about 1.8e308"
 SUCH_AS = "enter a date such as 2023-06-30"
@@ -209,3 +211,22 @@ def test_a_later_build_removes_what_a_killed_one_left(work: Path) -> None:
     assert (again.returncode, again.stderr, again.stdout) == (0, "", "out/big.xlsx\n")
     assert [p.name for p in (work / "out").iterdir()] == ["big.xlsx"]
     assert list((work / "tmp").iterdir()) == []
+
+
+def test_an_unforeseen_exception_is_one_line_not_a_traceback(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlreport import api
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise MemoryError("out of memory\nsecond line")
+
+    monkeypatch.setattr(api, "build", boom)
+    _dump(work / "data.yaml", _dataset())
+    refused(
+        work,
+        ["data.yaml", "-t", "ledger.yaml"],
+        1,
+        "unexpected MemoryError: out of memory; this is a bug in xlreport: please report it with the input (XLREPORT_TRACEBACK=1 shows where)",
+    )
+    monkeypatch.setenv("XLREPORT_TRACEBACK", "1")
+    result = CliRunner().invoke(main, ["build", "data.yaml", "-t", "ledger.yaml"], prog_name="xlreport")
+    assert isinstance(result.exception, MemoryError)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import FileError, UsageError
-from .writer.atomic import atomic_path
+from .writer.atomic import atomic_path, terminate_as_exit
 
 TIMEOUT = 180
 
@@ -33,7 +33,7 @@ def to_pdf(workbook: Path, output: Path | None = None) -> Path:
             file=workbook,
         )
     target = output or workbook.with_suffix(".pdf")
-    with tempfile.TemporaryDirectory(prefix="xlreport-lo-") as tmp:
+    with terminate_as_exit(), tempfile.TemporaryDirectory(prefix="xlreport-lo-") as tmp:  # soffice is killed on the way out
         profile = Path(tmp) / "profile"
         command = [
             binary,

@@ -43,7 +43,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise FileError(f"cannot write here: {str(blocker)!r} is a file, not a folder; choose another output path with -o", file=target)
-    with _terminate_as_exit():
+    with terminate_as_exit():
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}-", suffix=".tmp", dir=folder)
@@ -92,8 +92,8 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    """While a temporary file exists, SIGTERM raises SystemExit(143) so that cleanup runs.
+def terminate_as_exit() -> Iterator[None]:
+    """While temporary files exist, SIGTERM raises SystemExit(143) so that cleanup runs.
 
     Only in the main thread and only when nobody else handles SIGTERM.
     """
