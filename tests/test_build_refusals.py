@@ -149,6 +149,20 @@ def test_more_columns_than_a_sheet_holds(work: Path) -> None:
     )
 
 
+def test_column_keys_that_no_metadata_cell_holds(work: Path) -> None:
+    columns = [{"key": f"column_number_{i:05d}"} for i in range(1_700)]  # 19 characters and a comma each
+    template = {**LEDGER, "sheets": [{"name": "Data", "tables": [{"name": "Wide", "data": "ledger", "columns": columns}]}]}
+    _dump(work / "wide.json", template)
+    _dump(work / "data.yaml", _dataset([{"column_number_00000": "a"}]))
+    refused(
+        work,
+        ["data.yaml", "-t", "wide.json"],
+        1,
+        "wide.json: sheets[0].tables[0].columns: the column keys add up to 33,999 characters, more than the 32,767 the workbook's "
+        "metadata cell for them holds; use fewer or shorter column keys",
+    )
+
+
 @pytest.mark.parametrize(("header", "first_has_header"), [("code", True), ("CODE", True), ("Code", False)], ids=["lower", "upper", "key-made"])
 def test_two_columns_with_one_header(work: Path, header: str, first_has_header: bool) -> None:
     template = json.loads(json.dumps(LEDGER))
@@ -213,8 +227,10 @@ def test_long_text_in_sources_and_key_figures(work: Path, edit: Callable[[dict[s
         (("sheets", 0, "intro"), "Intro \ufffe", _bad_char(0xFFFE, 7)),
         (("sheets", 0, "tables", 0, "columns", 1, "description"), "\x00", _bad_char(0, 1)),
         (("properties", "subject"), LONG, TOO_LONG),
+        (("sheets", 0, "tables", 0, "columns", 1, "description"), "d" * 256,
+         "description of 256 characters is longer than the 255 Excel shows as input help; shorten it"),
     ],
-    ids=["table title", "intro", "description", "property"],
+    ids=["table title", "intro", "description", "property", "input help"],
 )
 def test_template_text_that_no_workbook_holds(work: Path, path: tuple[Any, ...], value: str, message: str) -> None:
     template = json.loads(json.dumps(LEDGER))

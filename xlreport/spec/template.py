@@ -92,6 +92,13 @@ class Column(_Model):
                 raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("description")
+    @classmethod
+    def _fits_input_help(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 255:
+            raise ValueError(f"description of {len(value):,} characters is longer than the 255 Excel shows as input help; shorten it")
+        return value
+
     @model_validator(mode="after")
     def _rules_fit_type(self) -> Column:
         if (self.min is not None or self.max is not None) and not self.numeric:
@@ -409,7 +416,7 @@ def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
         elif error["type"] == "literal_error":
             message = message.replace("Input should be", "must be")
         value = error.get("input")
-        quotable = isinstance(value, (str, int, float)) and repr(value) not in message
+        quotable = isinstance(value, (str, int, float)) and len(repr(value)) <= 80 and repr(value) not in message
         if error["type"] not in ("missing", "extra_forbidden") and quotable:
             message = f"{value!r}: {message}"
         problems.append((key_path(loc) or "(top level)", message))

@@ -26,7 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 from .. import __version__
 from .._gc import gc_paused
 from ..cells import a1, col_name
-from ..errors import DataError
+from ..errors import DataError, TemplateError
 from ..model.dataset import Dataset
 from ..model.derive import aggregate, derive
 from ..model.expr import AGGREGATES
@@ -81,9 +81,20 @@ def check_fits(dataset: Dataset, template: Template) -> None:
     """Refuse, naming the table or metadata field, what an Excel sheet cannot hold.
 
     Rows: each sheet holds 1,048,576, and its title, header, totals and note rows count.
+    Column keys: the metadata sheet lists a table's keys in one cell.
     Text: composed lines (the summary's period line, filled-in properties) obey the cell rules
     their parts already passed (``text_problem``).
     """
+    for i, sheet in enumerate(template.sheets):
+        for j, table in enumerate(sheet.tables):
+            keys = len(",".join(c.key for c in table.columns))
+            if keys > MAX_TEXT:  # the importer finds the columns by this list, kept in one cell of the metadata sheet
+                raise TemplateError(
+                    f"the column keys add up to {keys:,} characters, more than the {MAX_TEXT:,} the workbook's metadata cell "
+                    "for them holds; use fewer or shorter column keys",
+                    file=template.path,
+                    where=f"sheets[{i}].tables[{j}].columns",
+                )
     lengths = {name: len(frame) for name, frame in dataset.tables.items()}
     for sheet_plan in plan(template, lengths).values():
         for place in sheet_plan.tables:
