@@ -24,7 +24,7 @@ import xlreport
 from xlreport.cli import main
 from xlreport.errors import DataError
 from xlreport.spec.template import META_FIELDS
-from xlreport.writer.workbook import check_fits
+from xlreport.writer.limits import check_fits
 
 LEDGER: dict[str, Any] = {
     "name": "ledger",
