@@ -333,7 +333,7 @@ def _add_chart(sheet, formulas_io, op):
     from com.sun.star.awt import Rectangle
 
     area = sheet.getCellRangeByName(op["range"]).getRangeAddress()
-    rect = Rectangle(1000, 1000, 12000, 7000)
+    rect = Rectangle(1000, 20000, 12000, 7000)  # below the report's tables
     sheet.getCharts().addNewByName(op.get("name", "AnalystChart"), rect, (area,), True, True)
 
 

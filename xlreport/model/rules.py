@@ -155,6 +155,8 @@ class _Evaluator:
         else:
             names = f"{_wrap(args[0], node.op)} {node.op} {_wrap(args[1], node.op, right=True)}"
             shown = f"{_wrap(args[0], node.op, True)} {node.op} {_wrap(args[1], node.op, True, right=True)}"
+        if result is None and not gaps:
+            gaps = [f"{names} (a division by zero)"]
         return _Side(result, names, shown, cells, gaps, compound=True, op=node.op)
 
     def total(self, node: Sum) -> _Side:
@@ -177,7 +179,8 @@ class _Evaluator:
             label = f"sum({names[0]}:{names[-1].rpartition('!')[2]})"
         else:
             label = f"sum({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
-        cells = names if len(names) <= SUM_CELLS else [names[0], names[-1]]
+        present = [n for v, n in parts if v is not None]
+        cells = present if len(present) <= SUM_CELLS else [present[0], present[-1]]
         known = math.fsum(v for v, _ in parts if v is not None)
         return _Side(total, label, "?" if total is None else number(total), cells, gaps, known=known)
 
