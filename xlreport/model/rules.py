@@ -25,7 +25,7 @@ from ..findings import Finding, Report
 from ..spec.checks import Check, Num, Op, Ref, Sum, find_table, key_value, parse, parse_column
 from ..spec.template import Table, Template
 from .derive import derive
-from .values import column_lists, is_missing
+from .values import column_lists
 
 # (dataset table, row index, column key) -> (sheet, A1 cell), or None where the value has no cell
 CellNamer = Callable[[str, int, str], "tuple[str, str] | None"]
@@ -118,10 +118,10 @@ class _Evaluator:
         return "'" + sheet.replace("'", "''") + "'!" + cell
 
     def cell(self, table: Table, row: int, column: str) -> tuple[float | None, str]:
-        value = self.columns(table)[column][row]
-        if is_missing(value) or isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None, self.name(table, row, column)
-        return float(value), self.name(table, row, column)
+        return self.value(table, row, column), self.name(table, row, column)
+
+    def value(self, table: Table, row: int, column: str) -> float | None:
+        return _number_or_none(self.columns(table)[column][row])
 
     # -- sides -----------------------------------------------------------------------------
 
@@ -214,17 +214,20 @@ class _Evaluator:
         table = self.table(rank_ref.table)
         height = len(self.columns(table)[rank_ref.column])
         rows, gaps = [], []
+        ranks, values = self.columns(table)[rank_ref.column], self.columns(table)[by_ref.column]
         for i in range(height):
-            (rank, rank_name), (value, value_name) = self.cell(table, i, rank_ref.column), self.cell(table, i, by_ref.column)
+            rank, value = _number_or_none(ranks[i]), _number_or_none(values[i])
             if rank is None or value is None:
-                gaps += [n for v, n in ((rank, rank_name), (value, value_name)) if v is None]
+                gaps += [self.name(table, i, c) for v, c in ((rank, rank_ref.column), (value, by_ref.column)) if v is None]
             else:
-                rows.append((rank, value, rank_name, value_name))
+                rows.append((rank, value, i))
         out = [_skipped(check, path, gaps)] if gaps else []
         rows.sort()
         sign = 1 if check.descending else -1
-        for (r1, v1, rn1, vn1), (r2, v2, rn2, vn2) in zip(rows, rows[1:], strict=False):
+        for (r1, v1, i1), (r2, v2, i2) in zip(rows, rows[1:], strict=False):
             if r1 < r2 and sign * (v2 - v1) > _EPSILON * max(abs(v1), abs(v2), 1.0):
+                rn1, vn1 = self.name(table, i1, rank_ref.column), self.name(table, i1, by_ref.column)
+                rn2, vn2 = self.name(table, i2, rank_ref.column), self.name(table, i2, by_ref.column)
                 more = "more" if check.descending else "less"
                 message = (f"{rn2} ranks {number(r2)} with {vn2} ({number(v2)}), {more} than {vn1} ({number(v1)}) "
                            f"ranked {number(r1)} at {rn1} (rule {check.label!r})")
@@ -239,18 +242,25 @@ class _Evaluator:
         gaps: list[str] = []
         low = -math.inf if check.min is None else check.min
         high = math.inf if check.max is None else check.max
-        for i in range(len(self.columns(table)[ref.column])):
-            value, name = self.cell(table, i, ref.column)
-            if value is None:
-                gaps.append(name)
-            elif not low - _EPSILON <= value <= high + _EPSILON:
-                bounds = f"{number(low) if check.min is not None else ''}..{number(high) if check.max is not None else ''}"
+        low, high = low - _EPSILON, high + _EPSILON
+        for i, value in enumerate(self.columns(table)[ref.column]):  # one pass, no call per row: tables can be large
+            if value is None or value.__class__ is bool or not isinstance(value, (int, float)) or value != value:
+                gaps.append(self.name(table, i, ref.column))
+            elif value < low or value > high:
+                name = self.name(table, i, ref.column)
+                bounds = f"{number(check.min) if check.min is not None else ''}..{number(check.max) if check.max is not None else ''}"
                 out.append(self.finding(check, f"{path}", f"{name} ({number(value)}) is outside {bounds} (rule {check.label!r})", [name]))
         return ([_skipped(check, path, gaps)] if gaps else []) + out
 
     def finding(self, check: Check, path: str, message: str, cells: list[str]) -> Finding:
         sheet, cell = _split(cells[0]) if cells else (None, None)
         return Finding(check.severity, "check-failed", message, sheet=sheet, cell=cell, path=path, cells=_unique(cells))
+
+
+def _number_or_none(value: Any) -> float | None:
+    if value is None or value.__class__ is bool or not isinstance(value, (int, float)) or value != value:
+        return None
+    return float(value)
 
 
 def _skipped(check: Check, path: str, gaps: list[str]) -> Finding:

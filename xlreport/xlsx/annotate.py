@@ -137,7 +137,7 @@ class _Patcher:
         return self.replaced, self.added
 
     def annotate_sheet(self, part: str, cells: dict[str, _Mark], styles: parts.Styles) -> None:
-        data = parts.restyle(self.read(part), {ref: m.severity for ref, m in cells.items()}, styles, part)
+        data = self.read(part)
         texts = {ref: "\n".join(m.lines) for ref, m in cells.items()}
         rels_part = _rels_path(part)
         rels = self.rels(rels_part)
@@ -153,6 +153,7 @@ class _Patcher:
             self.added[comments] = parts.comments_part(texts)
             self.content_types.append(("/" + comments, _CT["comments"]))
             new_rels.append(("/comments", comments))
+        extra = None
         if vml is not None:
             self.replaced[vml] = parts.merge_vml(self.read(vml), fresh, vml)
         elif fresh:
@@ -160,10 +161,10 @@ class _Patcher:
             self.added[vml] = parts.vml_part(fresh, self._vml_block())
             rid = self.add_rels(rels_part, rels, [*new_rels, ("/vmlDrawing", vml)])[-1]
             new_rels = []
-            data = _insert_legacy_drawing(data, tail_at, rid)
+            extra = _legacy_drawing(data, tail_at, rid)
         if new_rels:
             self.add_rels(rels_part, rels, new_rels)
-        self.replaced[part] = data
+        self.replaced[part] = parts.restyle(data, {ref: m.severity for ref, m in cells.items()}, styles, part, extra)
 
     def add_rels(self, rels_part: str, existing: list[tuple[str, str, str]], new: list[tuple[str, str]]) -> list[str]:
         """Add relationships (type suffix, target part) to ``rels_part``; returns their ids."""
@@ -277,15 +278,13 @@ def _rels_path(part: str) -> str:
     return posixpath.join(folder, "_rels", name + ".rels")
 
 
-def _insert_legacy_drawing(data: bytes, tail_at: int, rid: str) -> bytes:
-    """Add ``<legacyDrawing>`` where the schema wants it: before the parts that follow it."""
-    head = data[:4096]
-    prefix = re.search(rb'xmlns:(\w+)="' + _REL.encode() + b'"', head)
+def _legacy_drawing(data: bytes, tail_at: int, rid: str) -> tuple[int, bytes]:
+    """Where ``<legacyDrawing>`` goes (before the parts the schema puts after it), and the element."""
+    prefix = re.search(rb'xmlns:(\w+)="' + _REL.encode() + b'"', data[:4096])
     attr = f'{prefix.group(1).decode()}:id="{rid}"' if prefix else f'xmlns:r="{_REL}" r:id="{rid}"'
     element = f"<legacyDrawing {attr}/>".encode()
-    tail = data[tail_at:]
     for follower in _AFTER_LEGACY_DRAWING:
-        at = tail.find(follower)
+        at = data.find(follower, tail_at)
         if at >= 0:
-            return data[: tail_at + at] + element + data[tail_at + at :]
+            return at, element
     raise FileError("a worksheet part does not end as a worksheet should; save the workbook again")

@@ -12,13 +12,24 @@ from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import ElementTree as SafeET
 
-from ..cells import parse_a1
 from ..errors import FileError
 
 SEVERITY_FILLS = {"error": "FFFFC7CE", "warning": "FFFFEB9C", "info": "FFDDEBF7", "header": "FFD9D9D9"}
 AUTHOR = "xlreport"
 _XF = re.compile(rb"<xf\b[^>]*?(?:/>|>.*?</xf>)", re.DOTALL)
+_REF = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def parse_a1(ref: str) -> tuple[int, int]:
+    """``"C5"`` -> ``(4, 2)``: the hot path of a large annotation (xlsxwriter's helper is slower)."""
+    match = _REF.match(ref)
+    if match is None:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    col = 0
+    for ch in match.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(match.group(2)) - 1, col - 1
 
 
 def check_xml(data: bytes, part: str) -> None:
@@ -91,11 +102,12 @@ def _append(data: bytes, tag: bytes, items: bytes, count: int) -> bytes:
     return data[: match.start()] + opening + data[match.end() : end] + items + data[end:]
 
 
-def restyle(data: bytes, cells: dict[str, str], styles: Styles, part: str) -> bytes:
+def restyle(data: bytes, cells: dict[str, str], styles: Styles, part: str, extra: tuple[int, bytes] | None = None) -> bytes:
     """``data`` (a worksheet part) with each cell of ``cells`` (A1 -> severity) given a severity fill.
 
     One forward pass: rows are found in order with ``bytes.find``; a cell or row that does not
-    exist yet is inserted where it belongs.
+    exist yet is inserted where it belongs.  ``extra`` is one more insertion ``(offset, bytes)``
+    made in the same pass, so that a large part is copied once.
     """
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
         raise FileError(f"part {part!r} declares a DTD; refused")
@@ -124,12 +136,15 @@ def restyle(data: bytes, cells: dict[str, str], styles: Styles, part: str) -> by
         row_end = data.index(b"</row>", open_end)
         edits.extend(_row_edits(data, open_end + 1, row_end, wanted, styles))
         pos = row_end
-    out: list[bytes] = []
+    if extra is not None:
+        edits.append((extra[0], extra[0], extra[1]))
+    view = memoryview(data)
+    out: list[bytes | memoryview] = []
     last = 0
     for start, end, replacement in sorted(edits, key=lambda e: e[0]):
-        out += [data[last:start], replacement]
+        out += [view[last:start], replacement]
         last = end
-    out.append(data[last:])
+    out.append(view[last:])
     return b"".join(out)
 
 
