@@ -114,3 +114,31 @@ def test_the_api_imports_by_itself_and_never_overwrites_its_input(seed: Path, tm
         xlreport.annotate(source, Report(), source)
     assert str(caught.value) == f"{source}: the annotated copy must not overwrite the workbook it annotates; choose another output path"
     assert source.read_bytes() == seed.read_bytes()
+
+
+def test_a_hostile_file_is_refused_before_annotation(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.xlsx"
+    bogus.write_bytes(b"not a zip at all")
+    with pytest.raises(FileError):
+        xlreport.annotate(bogus, Report(), tmp_path / "out.xlsx")
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_the_cli_refuses_an_annotation_that_is_not_xlsx(seed: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from xlreport.cli import main
+
+    result = CliRunner().invoke(main, ["import", str(seed), "-o", str(tmp_path / "d.yaml"), "--annotate", str(tmp_path / "copy.ods")])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: output '{tmp_path / 'copy.ods'}' must end in .xlsx\n"
+
+
+def test_a_note_on_an_empty_sheet(tmp_path: Path) -> None:
+    source = tmp_path / "empty.xlsx"
+    workbook = xlsxwriter.Workbook(str(source))
+    workbook.add_worksheet("Blank")
+    workbook.close()
+    copy = xlreport.annotate(source, Report(findings=[Finding("warning", "w", "look here", sheet="Blank", cell="B2")]), tmp_path / "out.xlsx")
+    blank = openpyxl.load_workbook(copy)["Blank"]
+    assert blank["B2"].comment.text == "xlreport warning (w): look here" and blank["B2"].fill.fgColor.rgb == "FFFFEB9C"

@@ -107,15 +107,16 @@ def annotate(workbook: str | Path, report: Report | None = None, output: str | P
     styles, the analyst's own sheets and comments) is carried over byte for byte.  Without
     ``report`` the workbook is imported first; ``output`` defaults to ``<name>-annotated.xlsx``.
     """
+    from .reader.safety import check_workbook
     from .reader.workbook import read_workbook
     from .xlsx.annotate import annotate_workbook
 
     source = Path(workbook)
     if report is None:
-        _, report = read_workbook(source)
+        _, report = read_workbook(source)  # checks the file's safety on the way
+    else:
+        check_workbook(source)
     target = Path(output) if output is not None else source.with_name(f"{source.stem}-annotated.xlsx")
-    if target.suffix.lower() != ".xlsx":
-        raise UsageError(f"output {str(target)!r} must end in .xlsx")
     return annotate_workbook(source, report, target)
 
 

@@ -102,7 +102,9 @@ def import_(
     if changes or base is not None:
         views.print_changes(compare_with_base(workbook, dataset, base, spec))
     if annotated is not None:
-        click.echo(f"annotated copy: {api.annotate(workbook, report, annotated)}", err=True)
+        from .xlsx.annotate import annotate_workbook  # the import has checked the file's safety
+
+        click.echo(f"annotated copy: {annotate_workbook(workbook, report, annotated)}", err=True)
     if not report.ok and not force:
         raise ValidationError(f"{report.summary()}; no dataset written (fix the cells above, or use --force)", report, file=workbook)
     if output == "-":

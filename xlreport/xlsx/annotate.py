@@ -23,7 +23,7 @@ from xml.sax.saxutils import quoteattr
 
 from defusedxml import ElementTree as SafeET
 
-from ..errors import FileError
+from ..errors import FileError, UsageError
 from ..findings import Finding, Report
 from ..writer.atomic import atomic_path
 from . import notes as parts
@@ -53,7 +53,12 @@ class _Mark:
 
 
 def annotate_workbook(source: Path, report: Report, target: Path) -> Path:
-    """Write ``target``: ``source`` with ``report``'s findings as notes, fills and a Findings sheet."""
+    """Write ``target``: ``source`` with ``report``'s findings as notes, fills and a Findings sheet.
+
+    ``source`` must have passed the safety checks (the import that made ``report`` runs them).
+    """
+    if target.suffix.lower() != ".xlsx":
+        raise UsageError(f"output {str(target)!r} must end in .xlsx")
     if source.resolve() == target.resolve():
         raise FileError("the annotated copy must not overwrite the workbook it annotates; choose another output path", file=target)
     try:
@@ -138,6 +143,9 @@ class _Patcher:
 
     def annotate_sheet(self, part: str, cells: dict[str, _Mark], styles: parts.Styles) -> None:
         data = self.read(part)
+        empty = re.search(rb"<sheetData\s*/>", data[:65536])
+        if empty is not None:  # an empty sheet: give it a body to put rows in
+            data = data[: empty.start()] + b"<sheetData></sheetData>" + data[empty.end() :]
         texts = {ref: "\n".join(m.lines) for ref, m in cells.items()}
         rels_part = _rels_path(part)
         rels = self.rels(rels_part)
