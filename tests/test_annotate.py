@@ -142,3 +142,20 @@ def test_a_note_on_an_empty_sheet(tmp_path: Path) -> None:
     copy = xlreport.annotate(source, Report(findings=[Finding("warning", "w", "look here", sheet="Blank", cell="B2")]), tmp_path / "out.xlsx")
     blank = openpyxl.load_workbook(copy)["Blank"]
     assert blank["B2"].comment.text == "xlreport warning (w): look here" and blank["B2"].fill.fgColor.rgb == "FFFFEB9C"
+
+
+def test_the_importer_never_reads_a_findings_sheet_as_data(tmp_path: Path) -> None:
+    spec = tmp_path / "log.yaml"
+    spec.write_text(
+        "name: log\nversion: '1'\nsheets:\n  - name: Data\n    tables:\n      - name: Log\n        data: log\n        columns:\n"
+        "          - {key: code, header: Code, type: text, required: true}\n          - {key: message, header: Message, type: text, required: true}\n",
+        encoding="utf-8",
+    )
+    source = tmp_path / "plain.xlsx"
+    workbook = xlsxwriter.Workbook(str(source))
+    workbook.add_worksheet("Data").write("A1", "the Log table was deleted")
+    workbook.close()
+    copy = xlreport.annotate(source, Report(findings=[Finding("error", "e", "a message", sheet="Data", cell="A1")]), tmp_path / "out.xlsx")
+    data, report = xlreport.read_workbook(copy, template=spec)
+    assert report.flatten(["code", "table"]) == [["missing-table", "Log"]]
+    assert data.records("log") == []

@@ -33,6 +33,7 @@ from ..model.values import coerce_column, is_missing
 from ..spec.loader import load_template
 from ..spec.template import Table, Template
 from ..writer.workbook import META_SHEET
+from ..xlsx.annotate import is_findings_sheet
 from .columns import FAST_ROWS, read_columns
 from .package import Package, read_package
 from .safety import Limits, check_workbook
@@ -274,7 +275,7 @@ class _TableReader:
         wanted = {_norm(c.title) for c in table.inputs}
         required = {_norm(c.title) for c in table.inputs if c.required}
         for sheet in self.book.sheet_names:
-            if sheet.startswith("_"):
+            if sheet.startswith("_") or is_findings_sheet(self._sheet(sheet)):  # annotations are not data
                 continue
             for r, row in enumerate(self._sheet(sheet)):
                 present = {_norm(v) for v in row if isinstance(v, str) and v}

@@ -17,8 +17,10 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from defusedxml import ElementTree as SafeET
@@ -30,6 +32,7 @@ from . import notes as parts
 from .zipcopy import copy_with
 
 FINDINGS_SHEET = "Findings"
+FINDINGS_HEADER = ["Severity", "Code", "Cell", "Message", "All cells involved"]
 MAX_NOTES_PER_CELL = 20
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
@@ -244,10 +247,15 @@ class _Patcher:
         self.replaced[part] = data[:end] + items.encode() + data[end:]
 
 
+def is_findings_sheet(rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether a sheet's cells (from A1) are a Findings sheet written by :func:`annotate_workbook`."""
+    return bool(rows) and list(rows[0][:5]) == FINDINGS_HEADER
+
+
 def findings_sheet(findings: list[Finding], styles: parts.Styles, sheets: set[str]) -> bytes:
     """The Findings worksheet: one row per finding (severity, code, cell with a link, message, cells)."""
     header = styles.clone(0, "header")
-    rows = [_row(1, ["Severity", "Code", "Cell", "Message", "All cells involved"], [header] * 5)]
+    rows = [_row(1, FINDINGS_HEADER, [header] * 5)]
     links = []
     if not findings:
         rows.append(_row(2, ["", "", "", "No findings: every cell and every rule checks out."], [0] * 4))
