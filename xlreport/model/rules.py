@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -26,6 +26,9 @@ from ..spec.checks import Check, Num, Op, Ref, Sum, find_table, key_value, parse
 from ..spec.template import Table, Template
 from .derive import derive
 from .values import column_lists
+
+if TYPE_CHECKING:
+    from .dataset import Dataset
 
 # (dataset table, row index, column key) -> (sheet, A1 cell), or None where the value has no cell
 CellNamer = Callable[[str, int, str], "tuple[str, str] | None"]
@@ -45,7 +48,7 @@ class _Side:
     known: float | None = None  # a sum of the values present (for known_only rules)
 
 
-def check_dataset(dataset: Any, template: Template) -> Report:
+def check_dataset(dataset: Dataset, template: Template) -> Report:
     """Rules over a bound dataset; the first violated error rule raises DataError naming ``checks[i]``."""
     report = Report(source=str(dataset.path) if dataset.path else None)
     report.extend(check_rules(template, dataset.tables))
