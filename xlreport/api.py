@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import UsageError
+from .findings import Report
 from .model.dataset import Dataset, load_dataset
+from .model.rules import check_dataset
 from .spec.loader import available, load_template
 from .spec.template import Template
 
@@ -41,7 +43,9 @@ def resolve(dataset: Dataset | str | Path | None, template: Template | str | Pat
         spec = _template_named_by(data, str(name))
     else:
         spec = load_template(name)
-    return data.bind(spec), spec
+    bound = data.bind(spec)
+    check_dataset(bound, spec)  # consistency rules across figures: a violated one stops the build
+    return bound, spec
 
 
 def _template_named_by(data: Dataset, name: str) -> Template:
@@ -92,6 +96,28 @@ def build(
     if target.suffix.lower() != ".xlsx":
         raise UsageError(f"output {str(target)!r} must end in .xlsx")
     return write_workbook(data, spec, target, build_time=build_time(data))
+
+
+def annotate(workbook: str | Path, report: Report | None = None, output: str | Path | None = None) -> Path:
+    """Write a copy of ``workbook`` with every finding of ``report`` shown where it is.
+
+    Each cell a finding involves gets a note with the finding's message and a fill that marks
+    its severity, and a ``Findings`` sheet first in the workbook lists every finding with a link
+    to its cell.  The copy is the workbook's own package, patched: every other part (charts,
+    styles, the analyst's own sheets and comments) is carried over byte for byte.  Without
+    ``report`` the workbook is imported first; ``output`` defaults to ``<name>-annotated.xlsx``.
+    """
+    from .reader.safety import check_workbook
+    from .reader.workbook import read_workbook
+    from .xlsx.annotate import annotate_workbook
+
+    source = Path(workbook)
+    if report is None:
+        _, report = read_workbook(source)  # checks the file's safety on the way
+    else:
+        check_workbook(source)
+    target = Path(output) if output is not None else source.with_name(f"{source.stem}-annotated.xlsx")
+    return annotate_workbook(source, report, target)
 
 
 def dataset_from_frames(title: str, frames: dict[str, pd.DataFrame], **meta: object) -> Dataset:

@@ -94,14 +94,19 @@ def _template_option(f: Any) -> Any:
 @click.option("--force", is_flag=True, help="Write the dataset even when there are error findings.")
 @click.option("--changes", is_flag=True, help="Also report what changed against the base (see --base).")
 @click.option("--base", type=click.Path(path_type=Path), help="Dataset to compare with; default: the dataset hash recorded in the workbook.")
+@click.option("--annotate", "annotated", type=click.Path(path_type=Path),
+              help="Also write a copy of WORKBOOK with every finding as a note and a fill on its cells, and a Findings sheet.")
 def import_(
-    workbook: Path, output: str | None, fmt: str | None, template: str | None, report_json: Path | None, force: bool, changes: bool, base: Path | None
+    workbook: Path, output: str | None, fmt: str | None, template: str | None, report_json: Path | None, force: bool, changes: bool, base: Path | None,
+    annotated: Path | None,
 ) -> None:
     """Read an edited WORKBOOK back into a dataset, validating every cell.
 
     Findings (coerced text, wrong types, out-of-range values, overwritten
-    formulas...) are printed as a table on stderr. Exits 1 on error findings,
-    and then writes no dataset unless --force.
+    formulas, violated consistency rules...) are printed as a table on stderr.
+    Exits 1 on error findings, and then writes no dataset unless --force.
+    --annotate OUT.xlsx writes the findings back onto a copy of the workbook
+    (notes, fills, a Findings sheet), errors or not.
     """
     from . import api, views
     from .model.dataset import dump_dataset, save_dataset
@@ -114,6 +119,10 @@ def import_(
         write_text_atomic(report_json, report.to_json() + "\n")
     if changes or base is not None:
         views.print_changes(compare_with_base(workbook, dataset, base, spec))
+    if annotated is not None:
+        from .xlsx.annotate import annotate_workbook  # the import has checked the file's safety
+
+        click.echo(f"annotated copy: {annotate_workbook(workbook, report, annotated)}", err=True)
     if not report.ok and not force:
         raise ValidationError(f"{report.summary()}; no dataset written (fix the cells above, or use --force)", report, file=workbook)
     if output == "-":

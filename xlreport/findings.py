@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,14 @@ class Finding:
     field: str | None = None
     value: Any = None
     path: str | None = None
+    cells: list[str] = dataclasses.field(default_factory=list)  # every cell involved, ``'Sheet'!C7``
+
+    @property
+    def places(self) -> list[str]:
+        """The cells to mark: ``cells``, else the one cell the finding names."""
+        if self.cells:
+            return self.cells
+        return [self.where] if self.sheet and self.cell else []
 
     @property
     def where(self) -> str:

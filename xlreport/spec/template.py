@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..model import expr
+from .checks import Check, check_problems
 
 ColumnType = Literal["integer", "number", "percent", "date", "text", "category"]
 ChartType = Literal["column", "bar", "line", "area", "pie", "doughnut", "scatter"]
@@ -226,6 +227,7 @@ class Template(_Model):
     example: str | None = None
     properties: Properties = Properties()
     sheets: Annotated[list[Sheet], Field(min_length=1)]
+    checks: list[Check] = []
     path: Path | None = Field(default=None, exclude=True)
 
     def tables(self) -> Iterator[tuple[Sheet, Table]]:
@@ -289,6 +291,7 @@ def _cross_problems(t: Template) -> Iterator[tuple[str, str]]:
                 yield f"{at}.id", f"duplicate chart id {chart.id!r}"
             ids.add(chart.id)
             yield from _chart_problems(chart, tables, at)
+    yield from check_problems(t.checks, data_keys)
 
 
 def _text_problems(data: Any) -> Iterator[tuple[str, str]]:
