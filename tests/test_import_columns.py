@@ -21,7 +21,8 @@ import xlreport
 from tests import libreoffice
 from tests.conftest import sales_data
 from xlreport.reader import columns as column_road
-from xlreport.reader import workbook as reader
+from xlreport.reader import tables as reader
+from xlreport.reader.workbook import read_template
 
 ROWS = column_road.FAST_ROWS + 500
 
@@ -120,7 +121,7 @@ def test_a_built_workbook_reads_the_same_both_ways(built: Path, monkeypatch: pyt
     same(fast, slow)
     data, report = fast
     assert report.findings == []
-    expected = xlreport.load_dataset(built.with_suffix(".yaml")).bind(xlreport.load_template(reader.read_template(built)))
+    expected = xlreport.load_dataset(built.with_suffix(".yaml")).bind(xlreport.load_template(read_template(built)))
     assert data.hash() == expected.hash()
 
 
