@@ -11,13 +11,26 @@ from .findings import Report
 from .model.diff import Changes
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_UNWRAPPED = 100_000  # columns of a console that is not a terminal: a table row stays one line
+
+
+def console_for(*, stderr: bool = False) -> Console:
+    """A console for the findings or changes: on a terminal its width, in a pipe or a log no wrapping at all.
+
+    Rich wraps a table to 80 columns when it cannot ask a terminal; a cell such as
+    ``'Destinations'!C5`` or a finding code cut in two cannot be searched for in a log.
+    """
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, width=_UNWRAPPED)
+    return console
 
 
 def print_findings(report: Report, console: Console | None = None) -> None:
     """Findings as a table on stderr (stdout may carry the dataset)."""
     if not len(report):
         return
-    console = console or Console(stderr=True)
+    console = console or console_for(stderr=True)
     table = Table(title=f"{report.source}: {report.summary()}", title_justify="left")
     for name in ("severity", "code", "where", "field", "value", "message"):
         table.add_column(name, overflow="fold")
@@ -28,7 +41,7 @@ def print_findings(report: Report, console: Console | None = None) -> None:
 
 def print_changes(changes: Changes, console: Console | None = None) -> None:
     """Changes as a table, or one line saying there are none or that the base is unknown."""
-    console = console or Console()
+    console = console or console_for()
     if not changes.base_known:
         console.print("The data differs from what was built, but the base dataset is unknown: pass --base DATA to list the changes.", soft_wrap=True)
         return

@@ -70,9 +70,10 @@ def check_derived(reader: TableReader, table: Table, located: Located, rows: lis
                     reader.cell_finding(table, located, raw_index, column.key, "formula-overwritten",
                                         "derived cell holds a typed value instead of its formula; it is recomputed from the inputs",
                                         actual, "warning", index)
-            elif (row, col) in errors or not (is_missing(actual) or _close(actual, want)):
+            elif (row, col) in errors or not (is_missing(actual) or _close(actual, want) or located.below):
                 # A formula without a cached value (saved by a program that does not
-                # calculate) is not broken: it is recomputed like every derived cell.
+                # calculate) is not broken: it is recomputed like every derived cell.  Nor is
+                # one whose ranges miss the rows typed below the table: those rows count now.
                 reader.cell_finding(table, located, raw_index, column.key, "formula-broken",
                                     f"derived cell shows {actual!r}, its inputs give {want!r}; check the formula",
                                     actual, "warning", index)

@@ -113,7 +113,7 @@ def extend(located: Located, grid: list[list[Any]], table: Table, marks: Marks, 
         report.add(
             Finding(
                 "info", "extended-table",
-                f"{_rows_text(found)} typed below table {table.name!r} were read as part of it",
+                f"{_rows_text(found)} typed below table {table.name!r} read as part of it (derived values recomputed over every row)",
                 sheet=located.sheet, cell=a1(found[0], left), row=found[0] + 1, column=col_name(left), table=table.name,
             )
         )

@@ -117,12 +117,11 @@ def read_meta(metadata: Metadata, path: Path, report: Report) -> Meta:
         try:
             Meta.model_validate({"title": "x", key: value})
         except PydanticValidationError as exc:
-            reason = exc.errors()[0]["msg"].rstrip(".")
-            fix = "write it as YYYY-MM-DD" if key == "as_of" else "correct it"
+            reason = "which is not a date; write it as YYYY-MM-DD" if key == "as_of" else f"({exc.errors()[0]['msg']}); correct it"
             report.add(
                 Finding(
                     "error", "meta-invalid",
-                    f"meta field {key!r} holds {value!r}: {reason}; {fix} (the field was read as empty)",
+                    f"meta field {key!r} holds {value!r}, {reason} (the field was read as empty)",
                     sheet=META_SHEET, cell=metadata.cells.get(f"meta.{key}"), field=key, value=value,
                 )
             )
