@@ -40,6 +40,7 @@ def sheet_marks(path: Path, part: str | None) -> Marks:
 
 
 def scan(data: bytes) -> Marks:
+    """The marks of one sheet part's XML: two literal searches (much faster than one regex with two branches)."""
     marks = Marks()
     pos = data.find(b't="e"')
     while pos >= 0:
@@ -50,8 +51,7 @@ def scan(data: bytes) -> Marks:
         pos = data.find(b't="e"', pos + 5)
     pos = data.find(b"<f")
     while pos >= 0:
-        after = data[pos + 2 : pos + 3]
-        if after in (b">", b" ", b"/"):
+        if data[pos + 2 : pos + 3] in (b">", b" ", b"/"):
             cell, body = _cell_around(data, pos)
             if cell is not None:
                 marks.formulas.add(cell)
@@ -77,6 +77,8 @@ def _cell_around(data: bytes, pos: int) -> tuple[tuple[int, int] | None, bytes]:
     return cell, data[start : end if end >= 0 else len(data)]
 
 
+_LAST_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
+_DIMENSION = re.compile(rb'<dimension ref="(?:[A-Z]{1,3}[0-9]{1,7}:)?([A-Z]{1,3}[0-9]{1,7})"')
 _ROW_CELL = re.compile(rb'<c r="([A-Z]{1,3})[0-9]{1,7}"[^>]*?(/>|>(.*?)</c>)', re.S)
 
 
@@ -89,6 +91,7 @@ class SheetXml:
             with zipfile.ZipFile(path) as zf:
                 self.data = zf.read(part)
         self._marks: Marks | None = None
+        self._extent: tuple[int, int] | None = None
 
     @property
     def marks(self) -> Marks:
@@ -96,8 +99,24 @@ class SheetXml:
             self._marks = scan(self.data)
         return self._marks
 
+    @property
+    def extent(self) -> tuple[int, int]:
+        """(last row, last column), 0-based, that may hold a cell: the last row tag, and the declared dimension's width.
+
+        Both only bound where to look: a row past the last ``<row`` tag holds nothing, and a
+        column past the dimension is searched for only when the dimension is missing.
+        """
+        if self._extent is None:
+            last = _LAST_ROW.search(self.data, max(0, self.data.rfind(b"<row ")))
+            dimension = _DIMENSION.search(self.data, 0, 4096)
+            cols = parse_a1(dimension.group(1).decode())[1] if dimension else 16_383
+            self._extent = (int(last.group(1)) - 1 if last else -1, cols)
+        return self._extent
+
     def filled_in_row(self, row: int) -> set[int]:
         """Columns (0-based) of the cells of ``row`` (0-based) that hold a value."""
+        if row > self.extent[0]:
+            return set()
         start = self.data.find(b'<row r="%d"' % (row + 1))
         if start < 0:
             return set()
@@ -107,6 +126,8 @@ class SheetXml:
 
     def column_filled(self, col: int, first: int, last: int) -> bool:
         """Whether any cell of column ``col`` in rows ``first..last`` (0-based) holds a value."""
+        if col > self.extent[1]:
+            return False
         letters = a1(0, col)[:-1].encode()
         needle = b'<c r="' + letters
         pos = self.data.find(needle)

@@ -23,7 +23,7 @@ from ..model.values import coerce_column, is_missing
 from ..spec.template import Table
 from .columns import FAST_ROWS, read_columns
 from .located import Located, blank, extend, norm
-from .marks import SheetXml
+from .marks import Marks, SheetXml
 from .metadata import Metadata, text
 from .package import Package, TablePart
 from .safety import Limits
@@ -51,6 +51,7 @@ class TableReader:
         self.limits = limits
         self._sheets: dict[str, list[list[Any]]] = {}
         self._xml: dict[str, SheetXml] = {}
+        self._marks: dict[str, Marks] = {}
         self.positions: dict[str, dict[str, int]] = {}
         self._merged_ranges = {sheet: [_merge_box(ref) for ref in refs] for sheet, refs in merged.items()}
 
@@ -60,6 +61,12 @@ class TableReader:
             self._xml.clear()
             self._xml[sheet] = SheetXml(self.package.path, self.package.sheet_parts.get(sheet))
         return self._xml[sheet]
+
+    def marks(self, sheet: str) -> Marks:
+        """The sheet's formula and error cells, kept for every sheet (the bytes are not)."""
+        if sheet not in self._marks:
+            self._marks[sheet] = self.xml(sheet).marks
+        return self._marks[sheet]
 
     # -- finding tables ------------------------------------------------------------------
 
@@ -96,7 +103,7 @@ class TableReader:
         located = Located(part.sheet, header, left, headers, rows, "table")
         if part.totals_rows:
             located.totals_row = data_bottom + 1
-        extend(located, grid, table, self.xml(part.sheet).marks, self.report, bottom)
+        extend(located, grid, table, self.marks(part.sheet), self.report, bottom)
         return located
 
     def _as_built(self, table: Table, sheet: str, header: int, left: int, right: int, data_bottom: int) -> bool:
@@ -105,7 +112,7 @@ class TableReader:
         span = set(range(left, right + 2))
         row = data_bottom + 1
         if table.totals:
-            formulas = xml.marks.formulas
+            formulas = self.marks(sheet).formulas
             cols = [left + i for i, c in enumerate(table.columns) if c.key in table.totals.functions]
             if not all((row, c) in formulas for c in cols):
                 return False  # a typed total, or rows typed below the data: the row road reads them

@@ -80,7 +80,7 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
             located, rows = placed[table.data]
             for key, p in check_table(table, typed[table.data], typed):
                 reader.cell_finding(table, located, rows[p.row], key, p.code, p.message, typed[table.data][key].iloc[p.row], p.severity)
-            marks = reader.xml(located.sheet).marks
+            marks = reader.marks(located.sheet)
             check_inputs(reader, table, located, marks)
             check_derived(reader, table, located, rows, typed[table.data], marks)
             check_totals(reader, table, located, marks, lambda r, c, s=located.sheet: _cell(reader, s, r, c))
