@@ -87,6 +87,17 @@ def test_rows_typed_below_a_table_and_below_its_totals_join_it(default_report: P
     assert data == expected
 
 
+def test_rows_typed_below_a_table_are_changes_for_diff_and_import_changes(default_report: Path, tmp_path: Path) -> None:
+    from xlreport.reader.api import diff_paths
+
+    path = edit(default_report, tmp_path / "added.xlsx", lambda book: type_row(book["Sources"], 12, {"A": "NEW", "B": "New source"}))
+    changes = diff_paths(xlreport.default_dataset_path(), path)
+    assert [(c.table, c.kind, c.key) for c in changes] == [("Sources", "added", {"id": "NEW"})]
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "a.yaml"), "--base", str(xlreport.default_dataset_path())])
+    assert result.exit_code == 0
+    assert "0 changed cell(s), 1 added row(s), 0 removed row(s)" in result.stdout
+
+
 def test_a_value_below_a_table_outside_its_inputs_is_an_error_not_dropped(default_report: Path, tmp_path: Path, original: dict[str, Any]) -> None:
     # D is the derived share column: a number typed under it below the totals is no row of inputs.
     path = edit(default_report, tmp_path / "stray.xlsx", lambda book: type_row(book["Destinations"], 8, {"D": 0.5}))
@@ -221,6 +232,22 @@ def test_a_loosened_template_copy_does_not_loosen_validation(default_report: Pat
     assert data == changed(original, "destinations", lambda rows: rows[1].update(rank=999))
 
 
+def test_a_template_copy_with_another_version_is_not_trusted(default_report: Path, tmp_path: Path, original: dict[str, Any]) -> None:
+    """Changing the copy's version as well does not loosen the rules: it no longer matches what the workbook records."""
+    book = openpyxl.load_workbook(default_report)
+    spec = _meta_cell(book, "template_spec.1")
+    spec.value = spec.value.replace('"max":250.0', '"max":1000.0').replace('"version":"1.0"', '"version":"0.9"')
+    book["Destinations"]["A5"] = 999
+    book.save(tmp_path / "reversioned.xlsx")
+    code, findings, data = imported(tmp_path / "reversioned.xlsx", tmp_path)
+    assert findings == [
+        ("warning", "template-damaged", "_xlreport", None, None),
+        ("error", "out-of-range", "Destinations", "A5", 999),
+    ]
+    assert code == 1
+    assert data == changed(original, "destinations", lambda rows: rows[1].update(rank=999))
+
+
 # -- LibreOffice: the same edits made by a person -------------------------------------------------
 
 
@@ -274,6 +301,7 @@ def test_libreoffice_typed_error_formulas_are_error_findings(libreoffice_edits: 
 def test_findings_and_changes_in_a_pipe_are_not_wrapped(default_report: Path, tmp_path: Path) -> None:
     def change(book: openpyxl.Workbook) -> None:
         book["Destinations"]["C4"] = "lots"
+        book["Destinations"]["E4"] = "[bold]Jan-May[/bold]"  # text, never rich markup
         book["Destinations"]["C5"] = 160000
 
     path = edit(default_report, tmp_path / "pipe.xlsx", change)
@@ -288,5 +316,8 @@ def test_findings_and_changes_in_a_pipe_are_not_wrapped(default_report: Path, tm
     finding = next(line for line in result.stderr.splitlines() if "type-error" in line)
     assert re.search(r"\berror\b.*\btype-error\b.*'Destinations'!C4.*\bexports\b.*'lots'.*'lots' is not a whole number such as 287000", finding), finding
     assert len(finding) > 80
+    assert "country=Russia" in result.stdout and "'[bold]Jan-May[/bold]'" in result.stdout
     change_lines = [line for line in result.stdout.splitlines() if "country=Mexico" in line]
+    assert "3 changed cell(s), 0 added row(s), 0 removed row(s)" in result.stdout.splitlines()  # exports x2, period
+    assert f"{path}: 1 error(s), 0 warning(s)" in result.stderr.splitlines()
     assert len(change_lines) == 1 and re.search(r"Destinations.*changed.*country=Mexico.*exports.*159000.*160000", change_lines[0]), result.stdout

@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .findings import Report
 from .model.diff import Changes
@@ -31,11 +32,13 @@ def print_findings(report: Report, console: Console | None = None) -> None:
     if not len(report):
         return
     console = console or console_for(stderr=True)
-    table = Table(title=f"{report.source}: {report.summary()}", title_justify="left")
+    console.print(f"{report.source}: {report.summary()}", soft_wrap=True, markup=False, highlight=False)  # a title would wrap to the table's width
+    table = Table()
     for name in ("severity", "code", "where", "field", "value", "message"):
         table.add_column(name, overflow="fold")
     for f in report:
-        table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.code, f.where, f.field or "", _show(f.value), f.message)
+        cells = (f.code, f.where, f.field or "", _show(f.value), f.message)
+        table.add_row(Text(f.severity, style=_STYLE[f.severity]), *map(Text, cells))  # Text: a cell's '[x]' is no markup
     console.print(table)
 
 
@@ -49,11 +52,12 @@ def print_changes(changes: Changes, console: Console | None = None) -> None:
         console.print("No changes.", soft_wrap=True)
         return
     counts = changes.counts()
-    table = Table(title=f"{counts['changed']} changed cell(s), {counts['added']} added row(s), {counts['removed']} removed row(s)", title_justify="left")
+    console.print(f"{counts['changed']} changed cell(s), {counts['added']} added row(s), {counts['removed']} removed row(s)", soft_wrap=True)
+    table = Table()
     for name in ("table", "change", "key", "field", "old", "new"):
         table.add_column(name, overflow="fold")
     for c in changes:
-        table.add_row(c.table, c.kind, c.key_text, c.field or "", _show(c.old), _show(c.new))
+        table.add_row(*map(Text, (c.table, c.kind, c.key_text, c.field or "", _show(c.old), _show(c.new))))
     console.print(table)
 
 

@@ -94,16 +94,20 @@ def _stored(metadata: Metadata, name: str, report: Report) -> Template | None:
     if not chunks:
         return None
     try:
-        return Template.model_validate_json("".join(v for _, v in chunks))
+        stored = Template.model_validate_json("".join(v for _, v in chunks))
+        if stored.name == name and stored.version == metadata.values.get("template_version", stored.version):
+            return stored
     except PydanticValidationError:  # damaged by an edit: fall back to the installed template
-        report.add(
-            Finding(
-                "warning", "template-damaged",
-                f"the template stored in the workbook is damaged; read with the installed template {name!r}",
-                sheet=META_SHEET,
-            )
+        pass
+    # A copy that does not parse, or that names another template or version than the workbook records.
+    report.add(
+        Finding(
+            "warning", "template-damaged",
+            f"the template stored in the workbook is damaged; read with the installed template {name!r}",
+            sheet=META_SHEET,
         )
-        return None
+    )
+    return None
 
 
 def read_meta(metadata: Metadata, path: Path, report: Report) -> Meta:
