@@ -157,6 +157,11 @@ class TableReader:
             self._sheets[sheet] = sheet_cells(self.book, sheet, self.package.path)
         return self._sheets[sheet]
 
+    def value_at(self, sheet: str, row: int, col: int) -> Any:
+        """One cell's value as python-calamine reads it (None outside the sheet)."""
+        grid = self._sheet(sheet)
+        return grid[row][col] if row < len(grid) and col < len(grid[row]) else None
+
     def _headers_match(self, table: Table, headers: Sequence[str]) -> bool:
         return {norm(c.title) for c in table.inputs if c.required} <= {norm(h) for h in headers}
 

@@ -11,7 +11,6 @@ recomputed from the inputs in Python.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import python_calamine as calamine
@@ -83,14 +82,9 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
             marks = reader.marks(located.sheet)
             check_inputs(reader, table, located, marks)
             check_derived(reader, table, located, rows, typed[table.data], marks)
-            check_totals(reader, table, located, marks, lambda r, c, s=located.sheet: _cell(reader, s, r, c))
+            check_totals(reader, table, located, marks, lambda r, c, s=located.sheet: reader.value_at(s, r, c))
     meta = read_meta(metadata, path, report)
     return Dataset(meta, typed, path), report, spec
-
-
-def _cell(reader: TableReader, sheet: str, row: int, col: int) -> Any:
-    grid = reader._sheet(sheet)
-    return grid[row][col] if row < len(grid) and col < len(grid[row]) else None
 
 
 def read_template(path: str | Path, *, limits: Limits | None = None) -> Template:
