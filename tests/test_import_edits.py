@@ -196,6 +196,23 @@ def test_a_header_that_cannot_be_placed_is_an_error_never_an_empty_column(defaul
     assert data == changed(original, "destinations", lambda rows: [row.update(period=None) for row in rows])
 
 
+def test_a_column_the_workbook_was_never_built_with_is_a_warning(tmp_path: Path) -> None:
+    """Reading an older workbook with a newer template that adds an optional column: read as empty, with a warning."""
+    from tests.test_import import GENERIC, _frame, generic_template
+
+    data = xlreport.Dataset(xlreport.Meta(title="T"), {"ledger": _frame([{"code": "a", "qty": 1}])})
+    path = xlreport.build(data, generic_template(tmp_path), tmp_path / "old.xlsx")
+    newer = copy.deepcopy(GENERIC)
+    newer["sheets"][0]["tables"][0]["columns"].append({"key": "region", "header": "Region", "type": "text"})
+    template = tmp_path / "newer.yaml"
+    template.write_text(json.dumps(newer))
+    dataset, report = read_workbook(path, template)
+    assert [(f.severity, f.code, f.sheet, f.cell, f.field) for f in report] == [("warning", "missing-column", "Data", "A1", "region")]
+    assert dataset.records("ledger") == [
+        {"code": "a", "qty": 1, "price": None, "rate": None, "day": None, "kind": None, "note": None, "region": None}
+    ]
+
+
 # -- 6. edited metadata, and the template copy the workbook carries ---------------------------------
 
 

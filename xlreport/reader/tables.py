@@ -217,7 +217,8 @@ class TableReader:
                     )
                 )
             elif not column.derived:
-                built = table.name in self.metadata.tables  # every column was there when xlreport built it
+                # a column the workbook was built with has been deleted or renamed beyond recognition
+                built = column.key in self.metadata.tables.get(table.name, {}).get("columns", "").split(",")
                 self.report.add(
                     Finding(
                         "error" if column.required or built else "warning", "missing-column",
