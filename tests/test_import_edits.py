@@ -285,7 +285,13 @@ def libreoffice_edits(default_report: Path, tmp_path_factory: pytest.TempPathFac
         {"op": "type", "sheet": "Destinations", "cell": "A5", "value": "=NA()"},
         {"op": "type", "sheet": "Destinations", "cell": "A6", "value": "=1/0"},
     ]
-    jobs = {"below": row8, "errors": errors}
+    typed_over = [
+        {"op": "set_value", "sheet": "Destinations", "cell": "C7", "value": 999999},
+        {"op": "set_string", "sheet": "Destinations", "cell": "E3", "value": "Time span"},
+        {"op": "set_string", "sheet": "Destinations", "cell": "G3", "value": "Comment"},
+        {"op": "set_string", "sheet": "Destinations", "cell": "G4", "value": "checked"},
+    ]
+    jobs = {"below": row8, "errors": errors, "typed-over": typed_over}
     libreoffice.edit_many([(default_report, out / f"{name}.xlsx", ops) for name, ops in jobs.items()])
     return {name: out / f"{name}.xlsx" for name in jobs}
 
@@ -310,6 +316,17 @@ def test_libreoffice_typed_error_formulas_are_error_findings(libreoffice_edits: 
     ]
     assert code == 1
     assert data == changed(original, "destinations", lambda rows: [rows[1].update(rank=None), rows[2].update(rank=None)])
+
+
+def test_libreoffice_a_typed_total_a_renamed_header_and_a_new_column(libreoffice_edits: dict[str, Path], tmp_path: Path, original: dict[str, Any]) -> None:
+    code, findings, data = imported(libreoffice_edits["typed-over"], tmp_path)
+    assert findings == [
+        ("warning", "column-renamed", "Destinations", "E3", "Time span"),
+        ("warning", "extra-column", "Destinations", "G3", "Comment"),
+        ("warning", "formula-overwritten", "Destinations", "C7", 999999),
+    ]
+    assert code == 0
+    assert data == original
 
 
 # -- 16. findings and changes in a pipe stay one line each ------------------------------------------
