@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import frame, write_template  # noqa: E402
 
 import xlreport  # noqa: E402
-from xlreport.reader import workbook as reader  # noqa: E402
+from xlreport.reader import tables as reader  # noqa: E402
 from xlreport.reader.workbook import read_workbook  # noqa: E402
 
 

@@ -22,7 +22,7 @@ import xlreport.api
 import xlreport.reader.api
 import xlreport.views  # noqa: F401  the import command's modules, loaded before forking: a capped child cannot map them
 from tests.capped import run_capped
-from tests.hostile.make_corpus import EXPECTED, make_corpus
+from tests.hostile.make_corpus import CLAIMED_COLUMNS, CLAIMED_TEMPLATE, EXPECTED, claimed_table, make_corpus
 from xlreport.cli import main
 
 TIMEOUT = 10  # seconds per file
@@ -132,6 +132,21 @@ def test_a_spill_error_cell_is_a_clear_error(default_report: Path, tmp_path: Pat
     assert stderr.count("\n") >= 1 and "Traceback" not in stderr
     if code == 2:
         assert stderr.startswith(f"error: {broken}: sheet ") and stderr.count("\n") == 1, stderr
+
+
+def test_a_table_claiming_a_million_rows_is_read_as_the_rows_it_holds(tmp_path: Path) -> None:
+    """A 12 KB file whose table ref claims A1:KN1048576 imports under the 1 GiB cap, with its 3 real rows."""
+    import yaml
+
+    path = claimed_table(tmp_path / "claimed.xlsx")
+    assert path.stat().st_size < 20_000
+    template = tmp_path / "claimed.yaml"
+    template.write_text(yaml.safe_dump(CLAIMED_TEMPLATE))
+    out = tmp_path / "out.yaml"
+    code, stdout, stderr = run_import(["import", str(path), "-t", str(template), "-o", str(out)])
+    assert (code, stderr) == (0, ""), stderr
+    rows = yaml.safe_load(out.read_text())["tables"]["claimed"]
+    assert rows == [{f"c{i}": r * CLAIMED_COLUMNS + i for i in range(CLAIMED_COLUMNS)} for r in range(3)]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,8 @@ import xlreport
 from tests import libreoffice
 from tests.conftest import sales_data
 from xlreport.reader import columns as column_road
-from xlreport.reader import workbook as reader
+from xlreport.reader import tables as reader
+from xlreport.reader.workbook import read_template
 
 ROWS = column_road.FAST_ROWS + 500
 
@@ -120,7 +121,7 @@ def test_a_built_workbook_reads_the_same_both_ways(built: Path, monkeypatch: pyt
     same(fast, slow)
     data, report = fast
     assert report.findings == []
-    expected = xlreport.load_dataset(built.with_suffix(".yaml")).bind(xlreport.load_template(reader.read_template(built)))
+    expected = xlreport.load_dataset(built.with_suffix(".yaml")).bind(xlreport.load_template(read_template(built)))
     assert data.hash() == expected.hash()
 
 
@@ -141,6 +142,17 @@ EDITS: dict[str, Callable[[Any], None]] = {
     "out of range and not allowed": lambda ws: (ws.cell(row=60, column=6, value=1.5), ws.cell(row=61, column=3, value="East")),
     "a duplicate key": lambda ws: ws.cell(row=70, column=1, value=5),
     "a date with a time of day": lambda ws: ws.cell(row=80, column=4, value=dt.datetime(2020, 5, 6, 7, 8)),
+    # Issue 8: what the values alone do not show, and what lies outside the table's range.
+    "an error value": lambda ws: ws.cell(row=90, column=5, value="#DIV/0!"),
+    "a formula without its result": lambda ws: ws.cell(row=91, column=7, value="=1+1"),
+    "a row typed below": lambda ws: [ws.cell(row=ROWS + 5, column=c, value=v) for c, v in ((1, ROWS + 1), (7, 3))],
+    "a column typed to the right": lambda ws: (ws.cell(row=4, column=9, value="Checked"), ws.cell(row=100, column=9, value="yes")),
+}
+CODES = {
+    "an error value": ("error-value", "E90"),
+    "a formula without its result": ("formula-no-value", "G91"),
+    "a row typed below": ("extended-table", f"A{ROWS + 5}"),
+    "a column typed to the right": ("extra-column", "I4"),
 }
 
 
@@ -149,6 +161,8 @@ def test_edited_workbooks_read_the_same_both_ways(built: Path, template_path: Pa
     edited = _edit(built, tmp_path / "edited.xlsx", EDITS[name])
     fast, slow, _ = both_roads(edited, monkeypatch, template_path)
     same(fast, slow)
+    if name in CODES:
+        assert CODES[name] in {(f.code, f.cell) for f in fast[1].findings}
 
 
 def test_a_libreoffice_save_reads_the_same_both_ways(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -504,6 +504,60 @@ def _prefixed_ok(path: Path, base: bytes) -> None:
     workbook_with_sheet(base, path, prefixed_sheet("B2"))
 
 
+# --- files the safety check accepts but whose claims a reader must not trust ----------------------
+
+CLAIMED_COLUMNS = 300  # A..KN
+CLAIMED_TEMPLATE = {
+    "name": "claimed-table",
+    "version": "1.0",
+    "sheets": [
+        {
+            "name": "Data",
+            "tables": [
+                {
+                    "name": "Claimed",
+                    "data": "claimed",
+                    "columns": [{"key": f"c{i}", "header": f"H{i}", "type": "integer"} for i in range(CLAIMED_COLUMNS)],
+                }
+            ],
+        }
+    ],
+}
+
+
+def claimed_table(path: Path) -> Path:
+    """A 10 KB workbook whose table part claims A1:KN1048576: 300 columns of a million rows.
+
+    The sheet holds a header row of 300 cells and three rows of numbers; the table's ref says
+    the table runs to the last row of the grid.  A reader that sizes its buffers by the ref
+    (rows x columns) asks for about 2.4 GB.
+    """
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
+    ws = wb.add_worksheet("Data")
+    headers = [f"H{i}" for i in range(CLAIMED_COLUMNS)]
+    for row in range(3):
+        ws.write_row(row + 1, 0, [row * CLAIMED_COLUMNS + i for i in range(CLAIMED_COLUMNS)])
+    ws.add_table(0, 0, 3, CLAIMED_COLUMNS - 1, {"name": "Claimed", "columns": [{"header": h} for h in headers]})
+    wb.close()
+    data = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        table = zf.read("xl/tables/table1.xml").decode()
+    last = f"{_col(CLAIMED_COLUMNS - 1)}"
+    table = table.replace(f'ref="A1:{last}4"', f'ref="A1:{last}1048576"')
+    assert "1048576" in table
+    rewrite(data, path, replace={"xl/tables/table1.xml": table})
+    return path
+
+
+def _col(index: int) -> str:
+    name = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)

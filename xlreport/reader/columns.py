@@ -25,7 +25,9 @@ FAST_ROWS = 2_000
 
 
 def read_columns(path: Path, sheet: str, header: int, first: int, last: int, rows: int, names: list[str]) -> list[list[Any]] | None:
-    """The ``rows`` data rows under ``header`` (0-based) in columns ``first..last``, column by column.
+    """At most ``rows`` data rows under ``header`` (0-based) in columns ``first..last``, column by column.
+
+    The columns stop at the last row the sheet holds (trailing blank rows are left out).
 
     ``names`` are the header texts the table part declares; None when fastexcel is missing, the
     headers differ, or any column is not one clean type.
@@ -50,8 +52,12 @@ def read_columns(path: Path, sheet: str, header: int, first: int, last: int, row
         values = _values(array, pa)
         if values is None:
             return None
-        out.append(values + [None] * (rows - len(values)))  # trailing blank rows fastexcel leaves out
-    return out
+        out.append(values)
+    # Columns as long as the longest one fastexcel read: the rows the sheet really holds, never the
+    # ``rows`` a table's ref claims (A1:KN1048576 would ask for 300 million cells).  Trailing blank
+    # rows inside the ref are blank rows, which the importer drops anyway.
+    height = max(map(len, out), default=0)
+    return [values if len(values) == height else values + [None] * (height - len(values)) for values in out]
 
 
 def _values(array: Any, pa: Any) -> list[Any] | None:
