@@ -10,6 +10,7 @@ cached values without recalculating (FIELD-NOTES).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +46,20 @@ _WORKBOOK_OPTIONS = {
 }
 
 
-def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_time: dt.datetime) -> Path:
-    """Write ``dataset`` (already bound to ``template``) to ``target`` atomically."""
+def write_workbook(
+    dataset: Dataset, template: Template, target: Path, *, build_time: dt.datetime, extra_meta: Sequence[tuple[str, str]] = ()
+) -> Path:
+    """Write ``dataset`` (already bound to ``template``) to ``target`` atomically.
+
+    ``extra_meta`` adds (key, value) rows to the ``_xlreport`` sheet, e.g. the row fingerprints of ``build --from``.
+    """
     with atomic_path(target) as tmp, gc_paused():
         cells = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values())
         options = {**_WORKBOOK_OPTIONS, "in_memory": cells <= IN_MEMORY_CELLS}
         workbook = xlsxwriter.Workbook(str(tmp), options)
-        _ReportWriter(workbook, dataset, template, build_time).write()
+        writer = _ReportWriter(workbook, dataset, template, build_time)
+        writer.extra_meta = list(extra_meta)
+        writer.write()
         workbook.close()
     return target
 
@@ -68,6 +76,7 @@ class _ReportWriter:
         self.lists: dict[tuple[str, str], str] = {}
         self.values: dict[str, dict[str, list[Any]]] = {}  # table name -> column key -> values as written
         self.meta = dataset.meta.fields()
+        self.extra_meta: list[tuple[str, str]] = []
         self.identity = {
             "format": FORMAT_VERSION,
             "template": template.name,
@@ -255,6 +264,7 @@ class _ReportWriter:
         rows += [[f"meta.{k}", v] for k, v in self.meta.items()]
         spec = self.template.model_dump_json(exclude={"path"}, exclude_defaults=True)
         rows += [[f"template_spec.{i // SPEC_CHUNK + 1}", spec[i : i + SPEC_CHUNK]] for i in range(0, len(spec), SPEC_CHUNK)]
+        rows += [[k, v] for k, v in self.extra_meta]
         rows += [[], ["table", "data", "sheet", "header", "columns", "rows"]]
         for place in self.places.values():
             keys = ",".join(c.key for c in place.table.columns)

@@ -1,0 +1,51 @@
+"""The Python API of the database commands (re-exported by :mod:`xlreport`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..spec.template import Template
+from .apply import ImportResult, import_into
+from .audit import audit_log
+from .connect import Database
+from .store import build_from, dump_db, init_db, load_db, open_schema, read_dataset, write_from
+
+__all__ = ["ImportResult", "audit_log", "batch_from", "build_from", "dump_db", "import_into", "init_db", "load_db"]
+
+
+def batch_from(
+    url: str | Path, split_by: str, *, output_dir: str | Path | None = None, template: Template | str | Path | None = None
+) -> list[Path]:
+    """One report per distinct value of ``split_by`` (``COLUMN`` or ``TABLE.COLUMN``), all from one read.
+
+    Each workbook holds only its value's rows (the other tables whole) and their
+    fingerprints, so each analyst's copy imports back on its own.
+    """
+    from ..api import DEFAULT_OUTPUT_DIR
+    from ..batch.jobs import safe_name, split_tables, unique_names, value_label
+    from ..model.dataset import safe_stem
+    from .store import Rows
+
+    db = Database(url)
+    try:
+        with db.begin() as conn:
+            schema, meta = open_schema(conn, template)
+            dataset, read = read_dataset(conn, schema, meta)
+    finally:
+        db.dispose()
+    column, tables = split_tables(schema.template, split_by)
+    values = list(dict.fromkeys(row[read[name].columns.index(column)] for name in tables for row in read[name].rows))
+    folder = Path(output_dir) if output_dir is not None else DEFAULT_OUTPUT_DIR
+    stem = safe_stem(dataset.meta.title)
+    paths = []
+    for name, value in zip(unique_names(f"{stem}-{safe_name(v)}" for v in values), values, strict=True):
+        part_read = dict(read)
+        part = type(dataset)(dataset.meta, dict(dataset.tables))
+        for table in tables:
+            rows = read[table]
+            keep = [i for i, row in enumerate(rows.rows) if row[rows.columns.index(column)] == value]
+            part_read[table] = Rows(rows.columns, [rows.rows[i] for i in keep], [rows.identities[i] for i in keep], [rows.orders[i] for i in keep])
+            part.tables[table] = dataset.tables[table].iloc[keep].reset_index(drop=True)
+        title = f"{dataset.meta.title} — {value_label(value)}"
+        paths.append(write_from(part, part_read, schema.template, folder / f"{name}.xlsx", title=title))
+    return paths
