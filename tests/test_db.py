@@ -149,3 +149,197 @@ def test_import_into_applies_changes_inserts_and_deletes_with_audit(loaded: str,
     again = run("import", str(book), "--into", loaded)
     assert (again.exit_code, again.output) == (0, "0 value(s) changed\n")
     assert len(xlreport.audit_log(loaded)) == 14
+
+
+def set_last_author(path: Path, name: str) -> None:
+    """Stamp ``lastModifiedBy`` into a workbook's core properties, as the analyst's Excel would."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {info: zf.read(info.filename) for info in zf.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in parts.items():
+            if info.filename == "docProps/core.xml":
+                text = re.sub(r"<cp:lastModifiedBy>.*?</cp:lastModifiedBy>|<cp:lastModifiedBy/>", "", data.decode())
+                data = text.replace("</cp:coreProperties>", f"<cp:lastModifiedBy>{name}</cp:lastModifiedBy></cp:coreProperties>").encode()
+            zf.writestr(info, data)
+
+
+def _two_copies(url: str, tmp_path: Path) -> tuple[Path, Path]:
+    def ann(tables: dict[str, pd.DataFrame]) -> None:
+        set_cell("destinations", "country", "Mexico", "exports", 160000)(tables)
+        set_cell("destinations", "country", "Russia", "period", "Jan-Jun 2023")(tables)
+
+    def bob(tables: dict[str, pd.DataFrame]) -> None:
+        set_cell("destinations", "country", "Mexico", "exports", 170000)(tables)
+        set_cell("destinations", "country", "Belgium", "exports", 125000)(tables)
+
+    a, b = analyst_copy(url, tmp_path / "ann.xlsx", ann), analyst_copy(url, tmp_path / "bob.xlsx", bob)
+    set_last_author(a, "Ann")
+    set_last_author(b, "Bob")
+    return a, b
+
+
+def test_second_analyst_gets_a_conflict_for_the_shared_cell(loaded: str, tmp_path: Path) -> None:
+    import openpyxl
+
+    ann, bob = _two_copies(loaded, tmp_path)
+    first = run("import", str(ann), "--into", loaded)
+    assert (first.exit_code, first.output) == (0, "2 value(s) changed\n")
+    report = tmp_path / "findings.json"
+    second = run("import", str(bob), "--into", loaded, "--report-json", str(report))
+    assert second.exit_code == 1
+    assert second.output.endswith("1 value(s) changed; 1 conflict(s) not applied\n")
+    (conflict,) = json.loads(report.read_text())["findings"]
+    assert {k: conflict[k] for k in ("severity", "code", "sheet", "table", "field", "value")} == {
+        "severity": "error", "code": "conflict", "sheet": "Destinations", "table": "Destinations", "field": "exports", "value": 170000,
+    }
+    assert conflict["message"] == "changed in the database after this workbook was built: the database holds 160000, this workbook 170000; not applied"
+    assert openpyxl.load_workbook(bob)["Destinations"][conflict["cell"]].value == 170000
+    assert [(r["author"], r["row_key"], r["column_name"], r["old_value"], r["new_value"]) for r in xlreport.audit_log(loaded)] == [
+        ("Ann", "Russia", "period", "Jan-May 2023", "Jan-Jun 2023"),
+        ("Ann", "Mexico", "exports", "159000", "160000"),
+        ("Bob", "Belgium", "exports", "120000", "125000"),
+    ]
+    assert [(d["country"], d["exports"], d["period"]) for d in xlreport.dump_db(loaded).records("destinations")] == [
+        ("Russia", 287000, "Jan-Jun 2023"), ("Mexico", 160000, "Jan-May 2023"), ("Belgium", 125000, "Jan-May 2023"),
+    ]
+
+
+def test_all_or_nothing_applies_nothing_on_a_conflict(loaded: str, tmp_path: Path) -> None:
+    ann, bob = _two_copies(loaded, tmp_path)
+    assert run("import", str(ann), "--into", loaded).exit_code == 0
+    before = xlreport.dump_db(loaded).to_dict()
+    result = run("import", str(bob), "--into", loaded, "--all-or-nothing")
+    assert result.exit_code == 1
+    assert result.output.endswith("1 conflict(s); nothing applied (--all-or-nothing)\n")
+    assert xlreport.dump_db(loaded).to_dict() == before
+    assert len(xlreport.audit_log(loaded)) == 2
+
+
+def test_deleting_a_row_someone_changed_is_a_conflict(loaded: str, tmp_path: Path) -> None:
+    def drop_mexico(tables: dict[str, pd.DataFrame]) -> None:
+        tables["destinations"] = tables["destinations"][tables["destinations"]["country"] != "Mexico"].reset_index(drop=True)
+
+    gone = analyst_copy(loaded, tmp_path / "gone.xlsx", drop_mexico)
+    changed = analyst_copy(loaded, tmp_path / "changed.xlsx", set_cell("destinations", "country", "Mexico", "rank", 5))
+    assert run("import", str(changed), "--into", loaded).exit_code == 0
+    result = CliRunner().invoke(main, ["import", str(gone), "--into", loaded, "--report-json", str(tmp_path / "f.json")])
+    assert result.exit_code == 1
+    (finding,) = json.loads((tmp_path / "f.json").read_text())["findings"]
+    assert (finding["code"], finding["path"], finding["message"]) == (
+        "conflict", "destinations[Mexico]", "row 'Mexico' was deleted from this workbook but changed in the database after it was built; not deleted",
+    )
+    assert [d["country"] for d in xlreport.dump_db(loaded).records("destinations")] == ["Russia", "Mexico", "Belgium"]
+
+
+def test_a_workbook_not_built_from_a_database_is_refused(loaded: str, tmp_path: Path) -> None:
+    book = xlreport.build(SEED, output=tmp_path / "plain.xlsx")
+    result = run("import", str(book), "--into", loaded)
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {book}: the workbook records no row fingerprints, so the base of its edits is unknown; build it with `xlreport build --from URL`\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("ALTER TABLE destinations DROP COLUMN period", "table 'destinations' has no column 'period', which template 'vehicle-exports' 1.0 declares;"
+         " add the column to the database or use the template it was made with"),
+        ("ALTER TABLE destinations ADD COLUMN region TEXT", "table 'destinations' has column 'region', which template 'vehicle-exports' 1.0 does not declare;"
+         " its values would be lost: add it to the template or drop it from the database"),
+    ],
+)
+def test_tables_that_do_not_match_the_template_are_an_error(loaded: str, tmp_path: Path, change: str, message: str) -> None:
+    import sqlalchemy as sa
+
+    db = Database(loaded)
+    with db.begin() as conn:
+        conn.execute(sa.text(change))
+    db.dispose()
+    result = run("build", "--from", loaded, "-o", str(tmp_path / "r.xlsx"))
+    assert (result.exit_code, result.output) == (1, f"error: {message}\n")
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_batch_from_splits_and_each_part_imports_on_its_own(loaded: str, tmp_path: Path) -> None:
+    result = run("batch", "--from", loaded, "--split-by", "destinations.country", "-d", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    names = [Path(line).name for line in result.output.splitlines()]
+    assert names == ["china-s-vehicle-exports-2023-Russia.xlsx", "china-s-vehicle-exports-2023-Mexico.xlsx", "china-s-vehicle-exports-2023-Belgium.xlsx"]
+    mexico, _ = xlreport.read_workbook(tmp_path / "out" / names[1])
+    assert [d["country"] for d in mexico.records("destinations")] == ["Mexico"]
+    assert mexico.meta.title == "China's vehicle exports, 2023 — Mexico"
+    assert run("import", str(tmp_path / "out" / names[1]), "--into", loaded).output == "0 value(s) changed\n"
+    assert [d["country"] for d in xlreport.dump_db(loaded).records("destinations")] == ["Russia", "Mexico", "Belgium"]
+
+
+def test_db_log_filters_and_prints_json(loaded: str, tmp_path: Path) -> None:
+    ann, bob = _two_copies(loaded, tmp_path)
+    run("import", str(ann), "--into", loaded)
+    result = run("db", "log", loaded, "--key", "Mexico", "--json")
+    assert result.exit_code == 0
+    (row,) = json.loads(result.output)
+    assert {k: row[k] for k in ("table_name", "row_key", "column_name", "old_value", "new_value", "author", "workbook")} == {
+        "table_name": "destinations", "row_key": "Mexico", "column_name": "exports", "old_value": "159000", "new_value": "160000",
+        "author": "Ann", "workbook": "ann.xlsx",
+    }
+    assert json.loads(run("db", "log", loaded, "--table", "sources", "--json").output) == []
+    table = run("db", "log", loaded, "--table", "destinations")
+    assert table.exit_code == 0 and "2 change(s)" in table.output and "Jan-Jun 2023" in table.output
+
+
+def test_missing_database_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = run("db", "dump", str(tmp_path / "none.db"), "-o", "-")
+    assert (result.exit_code, result.output) == (
+        2, f"error: sqlite:///{tmp_path}/none.db: no such database file; create it with `xlreport db init URL -t TEMPLATE` or `xlreport db load URL DATA`\n",
+    )
+
+
+def test_unreachable_server_is_one_line_exit_2() -> None:
+    result = run("build", "--from", "postgresql://nobody:secret@127.0.0.1:1/figures")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: postgresql+psycopg://nobody:***@127.0.0.1:1/figures: cannot use the database (")
+    assert result.output.endswith("); check that it is running and the URL is right\n") and result.output.count("\n") == 1
+
+
+def test_locked_sqlite_database_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "figures.db"
+    xlreport.load_db(path, SEED)
+    book = analyst_copy(str(path), tmp_path / "e.xlsx", set_cell("destinations", "country", "Mexico", "exports", 1))
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = run("import", str(book), "--into", f"sqlite:///{path}?timeout=0.2")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert (result.exit_code, result.output) == (
+        2, f"error: sqlite:///{path}?timeout=0.2: the database is locked by another process (database is locked); try again when it is free\n",
+    )
+
+
+def test_locked_postgresql_table_is_one_line_exit_2(postgres_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    xlreport.load_db(postgres_url, SEED)
+    book = analyst_copy(postgres_url, tmp_path / "e.xlsx", set_cell("destinations", "country", "Mexico", "exports", 1))
+    dsn = postgres_url.removeprefix("postgresql://")
+    name, _, host = dsn.partition("?host=")
+    with psycopg.connect(host=host, user="xlreport", dbname=name.split("/")[1]) as holder:
+        holder.execute("LOCK TABLE destinations IN ACCESS EXCLUSIVE MODE")
+        result = run("import", str(book), "--into", postgres_url)
+    assert result.exit_code == 2
+    assert "the database is locked by another process (canceling statement due to lock timeout)" in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_without_sqlalchemy_the_command_says_how_to_install(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['sqlalchemy'] = None; from xlreport.cli import main; main(['db', 'init', 'x.db', '-t', 'vehicle-exports'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert (done.returncode, done.stderr) == (2, "error: the database commands need SQLAlchemy and psycopg; install them with: pip install 'xlreport[db]'\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,10 @@ def log(url: str, table: str | None, key: str | None, as_json: bool) -> None:
         out.add_column(name.removesuffix("_name").removesuffix("_value"), overflow="fold")
     for row in rows:
         out.add_row(*("" if row[n] is None else str(row[n]) for n in shown))
-    Console().print(out)
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=200)  # a log read from a pipe or a file need not fit 80 columns
+    console.print(out)
 
 
 def build_from(url: str, output: Path | None, template: str | None, where: tuple[str, ...]) -> Path:
@@ -125,6 +129,8 @@ def import_into(workbook: Path, url: str, all_or_nothing: bool, template: str | 
     return 1 if conflicts else 0
 
 
-def batch_from(url: str, split_by: str, output_dir: Path | None, template: str | None) -> list[Path]:
+def batch_from(url: str, split_by: str | None, sources: tuple[Path, ...], output_dir: Path | None, template: str | None) -> list[Path]:
     """``batch --from URL --split-by COLUMN``: one report per value, each with its rows' fingerprints."""
+    if split_by is None or sources:
+        raise UsageError("batch --from URL needs --split-by COLUMN and takes no MANIFEST or DATA")
     return _db().batch_from(url, split_by, output_dir=output_dir, template=template)
