@@ -343,3 +343,43 @@ def test_without_sqlalchemy_the_command_says_how_to_install(tmp_path: Path) -> N
     code = "import sys; sys.modules['sqlalchemy'] = None; from xlreport.cli import main; main(['db', 'init', 'x.db', '-t', 'vehicle-exports'])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert (done.returncode, done.stderr) == (2, "error: the database commands need SQLAlchemy and psycopg; install them with: pip install 'xlreport[db]'\n")
+
+
+_SLOW_IMPORT = """
+import sys, time
+import xlreport.db.apply as apply
+original = apply._apply
+def paused(*args):
+    audit = original(*args)
+    if audit:  # rows written inside the transaction, not yet committed
+        print("applied", flush=True)
+        time.sleep(300)
+    return audit
+apply._apply = paused
+from xlreport.cli import main
+main(["import", sys.argv[1], "--into", sys.argv[2]])
+"""
+
+
+def test_a_kill_in_the_middle_of_an_import_leaves_the_database_as_before(loaded: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    book = analyst_copy(loaded, tmp_path / "e.xlsx", set_cell("destinations", "country", "Mexico", "exports", 1))
+    before = xlreport.dump_db(loaded).to_dict()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    child = subprocess.Popen([sys.executable, "-c", _SLOW_IMPORT, str(book), loaded], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "applied\n"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert xlreport.dump_db(loaded).to_dict() == before
+    assert xlreport.audit_log(loaded) == []
+    result = run("import", str(book), "--into", loaded)  # the lock died with the process
+    assert (result.exit_code, result.output) == (0, "1 value(s) changed\n")
