@@ -24,7 +24,6 @@ def batch_from(
     from ..api import DEFAULT_OUTPUT_DIR
     from ..batch.jobs import safe_name, split_tables, unique_names, value_label
     from ..model.dataset import safe_stem
-    from .store import Rows
 
     db = Database(url)
     try:
@@ -34,7 +33,7 @@ def batch_from(
     finally:
         db.dispose()
     column, tables = split_tables(schema.template, split_by)
-    values = list(dict.fromkeys(row[read[name].columns.index(column)] for name in tables for row in read[name].rows))
+    values = list(dict.fromkeys(v for name in tables for v in read[name].values[read[name].columns.index(column)]))
     folder = Path(output_dir) if output_dir is not None else DEFAULT_OUTPUT_DIR
     stem = safe_stem(dataset.meta.title)
     paths = []
@@ -43,8 +42,8 @@ def batch_from(
         part = type(dataset)(dataset.meta, dict(dataset.tables))
         for table in tables:
             rows = read[table]
-            keep = [i for i, row in enumerate(rows.rows) if row[rows.columns.index(column)] == value]
-            part_read[table] = Rows(rows.columns, [rows.rows[i] for i in keep], [rows.identities[i] for i in keep], [rows.orders[i] for i in keep])
+            keep = [i for i, v in enumerate(rows.values[rows.columns.index(column)]) if v == value]
+            part_read[table] = rows.subset(keep)
             part.tables[table] = dataset.tables[table].iloc[keep].reset_index(drop=True)
         title = f"{dataset.meta.title} — {value_label(value)}"
         paths.append(write_from(part, part_read, schema.template, folder / f"{name}.xlsx", title=title))

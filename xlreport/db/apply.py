@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from .._gc import gc_paused
 from ..cells import a1, col_name, parse_a1
 from ..errors import DataError, UsageError, ValidationError
 from ..findings import Finding, Report
@@ -71,10 +72,14 @@ def import_into(
     reported in ``result.report``, not applied; with ``all_or_nothing`` a
     conflict means nothing at all is applied.
     """
+    with gc_paused():
+        return _import(Path(workbook), url, all_or_nothing, template)
+
+
+def _import(path: Path, url: str | Path, all_or_nothing: bool, template: str | Path | Template | None) -> ImportResult:
     from ..reader.package import read_package
     from ..reader.workbook import read_workbook_and_template, recorded_values
 
-    path = Path(workbook)
     dataset, report, spec = read_workbook_and_template(path, template)
     if not report.ok:
         raise ValidationError(f"{report.summary()}; nothing applied to the database (fix the cells above)", report, file=path)
@@ -104,7 +109,7 @@ def import_into(
             plans = {}
             for name, table in schema.specs.items():
                 rows = _workbook_rows(dataset.tables[name], table)
-                plans[name] = _plan(table, rows, recorded.get(name, {}), read_rows(conn, schema, name), report, package)
+                plans[name] = _plan(table, rows, recorded.get(name, {}), read_rows(conn, schema, name, lazy=True), report, package)
             if result.conflicts and all_or_nothing:
                 result.applied = False
                 return result
@@ -117,73 +122,97 @@ def import_into(
     return result
 
 
-def _workbook_rows(frame: Any, table: Table) -> list[list[Any]]:
+def _workbook_rows(frame: Any, table: Table) -> Rows:
     columns = column_lists(frame)
-    lists = [[fp.canonical(v) for v in columns[c.key]] for c in table.inputs]
-    return [list(row) for row in zip(*lists, strict=True)] if lists else []
+    return Rows.of(table, [columns[c.key] for c in table.inputs], [])
 
 
-def _plan(table: Table, wb_rows: list[list[Any]], base: dict[str, str], db: Rows, report: Report, package: Package) -> _Plan:
-    keys = [c.key for c in table.inputs]
-    wb_ids = fp.identities(wb_rows, [keys.index(k) for k in table.key])
-    wb_fp = {identity: fp.fingerprint(row) for identity, row in zip(wb_ids, wb_rows, strict=True)}
-    db_index = {identity: i for i, identity in enumerate(db.identities)}
+def _plan(table: Table, wb: Rows, base: dict[str, str], db: Rows, report: Report, package: Package) -> _Plan:
+    keys = wb.columns
+    wb_prints: list[str] = wb.prints  # type: ignore[assignment]
+    base_ids = list(base)
+    # Only rows whose fingerprint differs from the base were edited; find them without a
+    # lookup per row when the workbook keeps the order it was built with (the usual case).
+    if base_ids == wb.identities:
+        edited = [p for p, (w, b) in enumerate(zip(wb_prints, base.values(), strict=True)) if w != b]
+        removed: list[str] = []
+    else:
+        edited = [p for p, (k, w) in enumerate(zip(wb.identities, wb_prints, strict=True)) if base.get(k) != w]
+        present = set(wb.identities)
+        removed = [k for k in base_ids if k not in present]
+    same_order = db.identities == wb.identities
+    db_index = {} if same_order else {identity: i for i, identity in enumerate(db.identities)}
+    locate = (lambda p: p) if same_order else (lambda p: db_index.get(wb.identities[p]))
+    db_position = {identity: i for i, identity in enumerate(db.identities)} if removed and same_order else db_index
+    db.fetch([i for i in (*map(locate, edited), *map(db_position.get, removed)) if i is not None])
     cells = _CellFinder(table, package)
     plan = _Plan()
     top = max(db.orders, default=0.0)
-    previous: float | None = None
-    for position, (identity, row) in enumerate(zip(wb_ids, wb_rows, strict=True)):
-        i = db_index.get(identity)
-        db_fp = fp.fingerprint(db.rows[i]) if i is not None else None
-        if i is not None:
-            previous = db.orders[i]
-        w, b = wb_fp[identity], base.get(identity)
-        if w in (db_fp, b):
-            continue
-        if db_fp == b:
+    placed: dict[str, float] = {}
+    for position in edited:
+        identity, row, w = wb.identities[position], wb.row(position), wb_prints[position]
+        i = locate(position)
+        db_fp = db.print_of(i) if i is not None else None
+        if w == db_fp:
+            continue  # the database holds it already
+        if db_fp == base.get(identity):
             if i is None:
-                order = _between(previous, _next_order(wb_ids, position, db_index, db.orders), top)
+                near = [_order_near(wb, position, step, locate, db, placed) for step in (-1, 1)]
+                order = _between(near[0], near[1], top)
                 plan.inserts.append((identity, row, order))
-                previous, top = order, max(top, order)
+                placed[identity], top = order, max(top, order)
             else:
-                plan.updates.append((identity, db.rows[i], row))
+                plan.updates.append((identity, db.row(i), row))
             continue
         if i is None:
-            gone = f"row {fp.key_text(identity)!r} was deleted from the database after this workbook was built; its edits were not applied"
+            gone = f"row {_key(table, keys, row, identity)!r} was deleted from the database after this workbook was built; its edits were not applied"
             report.add(cells.finding(position, None, gone, None))
             continue
+        theirs_row = db.row(i)
         for c, key in enumerate(keys):
-            if row[c] != db.rows[i][c]:
+            mine, theirs = fp.canonical(row[c]), fp.canonical(theirs_row[c])
+            if mine != theirs:
                 message = (
-                    f"changed in the database after this workbook was built: the database holds {_show(db.rows[i][c])}, "
-                    f"this workbook {_show(row[c])}; not applied"
+                    f"changed in the database after this workbook was built: the database holds {_show(theirs)}, "
+                    f"this workbook {_show(mine)}; not applied"
                 )
-                report.add(cells.finding(position, key, message, row[c]))
-    for identity, b in base.items():
-        if identity in wb_fp:
-            continue
-        i = db_index.get(identity)
+                report.add(cells.finding(position, key, message, mine))
+    for identity in removed:
+        i = db_position.get(identity)
         if i is None:
             continue  # deleted on both sides
-        if fp.fingerprint(db.rows[i]) == b:
-            plan.deletes.append((identity, db.rows[i], db.orders[i]))
+        if db.print_of(i) == base[identity]:
+            plan.deletes.append((identity, db.row(i), db.orders[i]))
         else:
+            shown = _key(table, keys, db.row(i), identity)
             report.add(
                 Finding(
                     "error", "conflict",
-                    f"row {fp.key_text(identity)!r} was deleted from this workbook but changed in the database after it was built; not deleted",
-                    sheet=cells.sheet, table=table.name, path=f"{table.data}[{fp.key_text(identity)}]",
+                    f"row {shown!r} was deleted from this workbook but changed in the database after it was built; not deleted",
+                    sheet=cells.sheet, table=table.name, path=f"{table.data}[{shown}]",
                 )
             )
     return plan
 
 
-def _next_order(ids: list[str], position: int, db_index: dict[str, int], orders: list[float]) -> float | None:
-    for identity in ids[position + 1 :]:
-        i = db_index.get(identity)
+def _order_near(wb: Rows, position: int, step: int, locate: Any, db: Rows, placed: dict[str, float]) -> float | None:
+    """The order of the nearest workbook row before (step -1) or after (+1) ``position`` that has one."""
+    p = position + step
+    while 0 <= p < len(wb.identities):
+        if wb.identities[p] in placed:
+            return placed[wb.identities[p]]
+        i = locate(p)
         if i is not None:
-            return orders[i]
+            return float(db.orders[i])
+        p += step
     return None
+
+
+def _key(table: Table, keys: list[str], row: Any, identity: str) -> str:
+    """How the audit log and findings name a row: its key values, or ``#...`` for a keyless table."""
+    if not table.key:
+        return identity
+    return fp.key_text([row[keys.index(k)] for k in table.key])
 
 
 def _between(previous: float | None, following: float | None, top: float) -> float:
@@ -201,8 +230,10 @@ def _apply(conn: Connection, schema: Schema, name: str, plan: _Plan, stamp: dict
     keys = [c.key for c in inputs]
     audit: list[dict[str, Any]] = []
 
-    def note(identity: str, column: str, old: Any, new: Any) -> None:
-        audit.append({**stamp, "table_name": name, "row_key": fp.key_text(identity), "column_name": column, "old_value": _text(old), "new_value": _text(new)})
+    def note(identity: str, row: list[Any], column: str, old: Any, new: Any) -> None:
+        audit.append(
+            {**stamp, "table_name": name, "row_key": _key(spec, keys, row, identity), "column_name": column, "old_value": _text(old), "new_value": _text(new)}
+        )
 
     if plan.updates:
         update = table.update().where(_match(table, spec)).values({k: sa.bindparam(f"v_{k}") for k in keys})
@@ -210,9 +241,9 @@ def _apply(conn: Connection, schema: Schema, name: str, plan: _Plan, stamp: dict
         for identity, old, new in plan.updates:
             match = {f"w_{k}": fp.to_sql(v, c.type) for k, c, v in zip(keys, inputs, old, strict=True) if k in spec.key}
             params.append(match | {f"v_{k}": fp.to_sql(v, c.type) for k, c, v in zip(keys, inputs, new, strict=True)})
-            for k, before, after in zip(keys, old, new, strict=True):
+            for k, before, after in zip(keys, map(fp.canonical, old), map(fp.canonical, new), strict=True):
                 if before != after:
-                    note(identity, k, before, after)
+                    note(identity, new, k, before, after)
         conn.execute(update, params)
     if plan.deletes:
         if spec.key:
@@ -224,16 +255,16 @@ def _apply(conn: Connection, schema: Schema, name: str, plan: _Plan, stamp: dict
             params = [{"w_order": order} for _, _, order in plan.deletes]
         conn.execute(statement, params)
         for identity, old, _ in plan.deletes:
-            for k, before in zip(keys, old, strict=True):
+            for k, before in zip(keys, map(fp.canonical, old), strict=True):
                 if before is not None:
-                    note(identity, k, before, None)
+                    note(identity, old, k, before, None)
     if plan.inserts:
         records = []
         for identity, new, order in plan.inserts:
             records.append({k: fp.to_sql(v, c.type) for k, c, v in zip(keys, inputs, new, strict=True)} | {ORDER: order})
-            for k, after in zip(keys, new, strict=True):
+            for k, after in zip(keys, map(fp.canonical, new), strict=True):
                 if after is not None:
-                    note(identity, k, None, after)
+                    note(identity, new, k, None, after)
         conn.execute(table.insert(), records)
     return audit
 

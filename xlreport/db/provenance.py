@@ -22,6 +22,7 @@ def last_author(path: Path) -> str | None:
         return None
     for tag in (f"{_CP}lastModifiedBy", f"{_DC}creator"):
         element = root.find(tag)
-        if element is not None and (element.text or "").strip():
-            return element.text.strip()
+        text = (element.text or "").strip() if element is not None else ""
+        if text:
+            return text
     return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from ..errors import UsageError
 from ..model.dataset import Dataset, Meta, safe_stem
 from ..model.values import coerce_column
 from ..spec.loader import load_template
-from ..spec.template import Template
+from ..spec.template import Column, Table, Template
 from . import fingerprint as fp
 from .connect import Database
 from .schema import ORDER, Schema, read_meta, stored_template, template_meta, write_meta
@@ -25,15 +26,73 @@ if TYPE_CHECKING:
 
 @dataclass
 class Rows:
-    """One table as read from the database: canonical rows in report order, and their identities."""
+    """One table's rows (typed values) in report order, with their identities and fingerprints.
 
-    columns: list[str]
-    rows: list[list[Any]]
+    A lazy read computes a row's fingerprint only when asked (:meth:`print_of`):
+    an import needs it only for the rows an analyst edited.
+    """
+
+    spec: Table
+    values: list[list[Any]]  # one list per input column
     identities: list[str]
+    prints: list[str | None]
     orders: list[float]
+    fetcher: Callable[[list[int]], dict[int, list[Any]]] | None = None
+    fetched: dict[int, list[Any]] | None = None
+    key_values: list[tuple[Any, ...]] | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return [c.key for c in self.spec.inputs]
+
+    @classmethod
+    def of(cls, spec: Table, columns: list[list[Any]], orders: list[float], *, lazy: bool = False) -> Rows:
+        """Rows from column lists of typed values (in ``spec.inputs`` order)."""
+        keys = [c.key for c in spec.inputs]
+        if lazy and spec.key:
+            text = {k: fp.column_text(columns[keys.index(k)], spec.inputs[keys.index(k)].type) for k in spec.key}
+            identities = fp.identities([text[k] for k in spec.key], list(range(len(spec.key))), [])
+            return cls(spec, columns, identities, [None] * len(identities), orders)
+        texts = [fp.column_text(values, c.type) for values, c in zip(columns, spec.inputs, strict=True)]
+        prints: list[str | None] = list(fp.fingerprints(texts))
+        identities = fp.identities(texts, [keys.index(k) for k in spec.key], prints)  # type: ignore[arg-type]
+        return cls(spec, columns, identities, prints, orders)
+
+    def __len__(self) -> int:
+        return len(self.identities)
+
+    def row(self, i: int) -> list[Any]:
+        if self.fetched is not None:
+            return self.fetched[i]
+        return [values[i] for values in self.values]
+
+    def fetch(self, indices: Iterable[int]) -> None:
+        """Read the whole rows at ``indices`` (a lazy read holds only keys and orders)."""
+        if self.fetcher is not None:
+            wanted = sorted(set(indices) - set(self.fetched or {}))
+            found = self.fetcher(wanted) if wanted else {}
+            self.fetched = {**(self.fetched or {}), **found}
+            order = list(found)
+            texts = [fp.column_text([found[i][c] for i in order], column.type) for c, column in enumerate(self.spec.inputs)]
+            for i, print_ in zip(order, fp.fingerprints(texts), strict=True):
+                self.prints[i] = print_
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(dict(zip(self.columns, self.values, strict=True)), dtype=object, index=pd.RangeIndex(len(self)))
+
+    def print_of(self, i: int) -> str:
+        found = self.prints[i]
+        if found is None:
+            texts = [fp.column_text([v], c.type) for v, c in zip(self.row(i), self.spec.inputs, strict=True)]
+            found = self.prints[i] = fp.fingerprints(texts)[0]
+        return found
 
     def fingerprints(self) -> list[tuple[str, str]]:
-        return [(identity, fp.fingerprint(row)) for identity, row in zip(self.identities, self.rows, strict=True)]
+        return [(identity, self.print_of(i)) for i, identity in enumerate(self.identities)]
+
+    def subset(self, keep: list[int]) -> Rows:
+        pick = lambda items: [items[i] for i in keep]  # noqa: E731
+        return Rows(self.spec, [pick(values) for values in self.values], pick(self.identities), pick(self.prints), pick(self.orders))
 
 
 def open_schema(conn: Connection, template: Template | str | Path | None = None) -> tuple[Schema, dict[str, str]]:
@@ -95,18 +154,57 @@ def load_db(url: str | Path, dataset: Dataset | str | Path, template: Template |
     return spec
 
 
-def read_rows(conn: Connection, schema: Schema, name: str, where: dict[str, Any] | None = None) -> Rows:
+def read_rows(conn: Connection, schema: Schema, name: str, where: dict[str, Any] | None = None, *, lazy: bool = False) -> Rows:
+    """A table's rows in report order; ``lazy`` reads only keys and orders, the rest on :meth:`Rows.fetch`."""
     table = schema.tables[name]
     spec = schema.specs[name]
-    keys = [c.key for c in spec.inputs]
-    query = sa.select(*(table.c[k] for k in keys), table.c[ORDER]).order_by(table.c[ORDER])
+    lazy = lazy and bool(spec.key)
+    # Dates come through as the driver gives them (SQLite: ISO text) and are parsed here, in C.
+    selected = [_select(table, c) for c in spec.inputs if not lazy or c.key in spec.key]
+    query = sa.select(*selected, table.c[ORDER]).order_by(table.c[ORDER])
     for column, value in (where or {}).items():
         kind = spec.column(column).type  # type: ignore[union-attr]
         query = query.where(table.c[column].is_(None) if value is None else table.c[column] == fp.to_sql(value, kind))
     result = conn.execute(query).all()
-    rows = [[fp.canonical(v) for v in row[:-1]] for row in result]
-    positions = [keys.index(k) for k in spec.key]
-    return Rows(keys, rows, fp.identities(rows, positions), [row[-1] for row in result])
+    width = len(selected) + 1
+    columns = [list(values) for values in zip(*result, strict=True)] if result else [[] for _ in range(width)]
+    if lazy:
+        keys = [c.key for c in spec.inputs]
+        text = [fp.column_text(values, spec.inputs[keys.index(k)].type) for values, k in zip(columns, spec.key, strict=False)]
+        identities = fp.identities(text, list(range(len(spec.key))), [])
+        rows = Rows(spec, [], identities, [None] * len(identities), columns[-1], key_values=list(zip(*columns[:-1], strict=True)))
+        rows.fetcher = lambda wanted: _fetch(conn, table, spec, rows, wanted)
+        rows.fetched = {}
+        return rows
+    for values, input_column in zip(columns, spec.inputs, strict=False):
+        if input_column.type == "date":
+            values[:] = [dt.date.fromisoformat(v) if v.__class__ is str else v for v in values]
+    return Rows.of(spec, columns[:-1], columns[-1])
+
+
+def _select(table: sa.Table, column: Column) -> Any:
+    return sa.type_coerce(table.c[column.key], sa.Text) if column.type == "date" else table.c[column.key]
+
+
+def _fetch(conn: Connection, table: sa.Table, spec: Table, rows: Rows, wanted: list[int]) -> dict[int, list[Any]]:
+    """The whole rows at ``wanted`` positions, read by key in batches."""
+    keys = [c.key for c in spec.inputs]
+    assert rows.key_values is not None
+    by_identity = {rows.identities[i]: i for i in wanted}
+    key_columns = [table.c[k] for k in spec.key]
+    kinds = [spec.inputs[keys.index(k)].type for k in spec.key]
+    out: dict[int, list[Any]] = {}
+    for start in range(0, len(wanted), 500):
+        batch = [tuple(fp.to_sql(v, t) for v, t in zip(rows.key_values[i], kinds, strict=True)) for i in wanted[start : start + 500]]
+        match = key_columns[0].in_([k[0] for k in batch]) if len(key_columns) == 1 else sa.tuple_(*key_columns).in_(batch)
+        query = sa.select(*(_select(table, c) for c in spec.inputs)).where(match)
+        for found in conn.execute(query):
+            values = list(found)
+            text = [fp.column_text([values[keys.index(k)]], spec.inputs[keys.index(k)].type) for k in spec.key]
+            identity = fp.identities(text, list(range(len(spec.key))), [])[0]
+            if identity in by_identity:
+                out[by_identity[identity]] = values
+    return out
 
 
 def parse_where(template: Template, conditions: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -134,7 +232,7 @@ def read_dataset(conn: Connection, schema: Schema, meta: dict[str, str], where: 
     read = {name: read_rows(conn, schema, name, (where or {}).get(name)) for name in schema.tables}
     fields = {k.removeprefix("meta."): v for k, v in meta.items() if k.startswith("meta.") and v}
     info = Meta.model_validate({"title": schema.template.name, **fields, "template": schema.template.name})
-    tables = {name: pd.DataFrame(rows.rows, columns=rows.columns, dtype=object) for name, rows in read.items()}
+    tables = {name: rows.frame() for name, rows in read.items()}
     return Dataset(info, tables), read
 
 
