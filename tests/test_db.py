@@ -385,3 +385,15 @@ def test_a_kill_in_the_middle_of_an_import_leaves_the_database_as_before(loaded:
     assert xlreport.audit_log(loaded) == []
     result = run("import", str(book), "--into", loaded)  # the lock died with the process
     assert (result.exit_code, result.output) == (0, "1 value(s) changed\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--all-or-nothing"], "error: --all-or-nothing needs --into URL\n"),
+        (["--into", "x.db", "--force"], "error: --into URL writes to the database; it takes no -o, --format, --force, --changes or --base\n"),
+    ],
+)
+def test_import_into_options_that_do_not_go_together(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run("import", str(tmp_path / "any.xlsx"), *args)
+    assert (result.exit_code, result.output) == (2, message)

@@ -103,9 +103,13 @@ def import_(
     into the database in one transaction instead; a row changed in the database
     since the build is a `conflict` finding and is not applied (exit 1).
     """
+    if all_or_nothing and into is None:
+        raise UsageError("--all-or-nothing needs --into URL")
     if into is not None:
         from .db.command import import_into
 
+        if output or fmt or force or changes or base:
+            raise UsageError("--into URL writes to the database; it takes no -o, --format, --force, --changes or --base")
         sys.exit(import_into(workbook, into, all_or_nothing, template, report_json))
     from . import api, views
     from .model.dataset import dump_dataset, save_dataset
