@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import UsageError
+from .connect import INSTALL_HINT
+
+try:
+    import sqlalchemy  # noqa: F401
+except ImportError:  # the `db` extra is not installed
+    raise UsageError(INSTALL_HINT) from None
+
 from ..spec.template import Template
 from .apply import ImportResult, import_into
 from .audit import audit_log
