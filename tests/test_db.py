@@ -397,3 +397,17 @@ def test_a_kill_in_the_middle_of_an_import_leaves_the_database_as_before(loaded:
 def test_import_into_options_that_do_not_go_together(tmp_path: Path, args: list[str], message: str) -> None:
     result = run("import", str(tmp_path / "any.xlsx"), *args)
     assert (result.exit_code, result.output) == (2, message)
+
+
+def test_where_and_split_name_unknown_columns(loaded: str) -> None:
+    result = run("build", "--from", loaded, "--where", "colour=red")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --where 'colour=red': no table of template 'vehicle-exports' has an input column 'colour'; use one of: ")
+    split = run("batch", "--from", loaded)
+    assert (split.exit_code, split.output) == (2, "error: batch --from URL needs --split-by COLUMN and takes no MANIFEST or DATA\n")
+
+
+def test_numbers_read_alike_at_15_digits() -> None:
+    texts = fingerprint.column_text([0.1 + 0.2, 0.3, 999.99999999999994, 1000.0, -2.5, None, 0.0, 1e-320, 287000], "number")
+    assert texts[0] == texts[1] and texts[2] == texts[3]
+    assert len(set(texts[3:])) == 6 and texts[5] == fingerprint.MISSING

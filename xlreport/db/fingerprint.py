@@ -95,16 +95,19 @@ def _numbers(values: Sequence[Any]) -> list[str]:
         return [_slow(v) for v in values]
     finite = np.isfinite(array) & (array != 0)
     exponent = np.floor(np.log10(np.where(finite, np.abs(array), 1.0))).astype(np.int64)
-    mantissa = np.rint(np.where(finite, array, 0.0) * np.power(10.0, (14 - exponent).astype(np.float64)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        mantissa = np.rint(np.where(finite, array, 0.0) * np.power(10.0, (14 - exponent).astype(np.float64)))
     over = np.abs(mantissa) >= 1e15  # 999.99999999999994 rounds up to the next power of ten
     mantissa = np.where(over, np.rint(mantissa / 10), mantissa)
     exponent = exponent + over
+    finite &= np.isfinite(mantissa)  # beyond the scale (subnormal numbers): coded as text below
+    mantissa = np.where(finite, mantissa, 0.0)
     sign = np.where(mantissa < 0, -1, 1)
     out = list(map(str, (mantissa.astype(np.int64) * 1000 + sign * (exponent + 500)).tolist()))
     if not finite.all():
         for i in np.flatnonzero(~finite).tolist():
             value = float(array[i])
-            out[i] = MISSING if math.isnan(value) else "0" if value == 0 else str(value)
+            out[i] = MISSING if math.isnan(value) else "0" if value == 0 else repr(value)
     return out
 
 

@@ -216,7 +216,10 @@ def parse_where(template: Template, conditions: Sequence[str]) -> dict[str, dict
         name, sep, text = condition.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--where {condition!r}: write COLUMN=VALUE, e.g. --where source=CAAM")
-        column, tables = split_tables(template, name.strip())
+        try:
+            column, tables = split_tables(template, name.strip())
+        except UsageError as exc:
+            raise UsageError(exc.message.replace("--split-by", "--where", 1).replace(f"'{name.strip()}'", f"'{condition}'", 1)) from None
         for table in tables:
             spec = next(t for _, t in template.tables() if t.data == table).column(column)
             assert spec is not None
