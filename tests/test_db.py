@@ -24,6 +24,7 @@ from tests.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures
 from xlreport.cli import main
 from xlreport.db import fingerprint
 from xlreport.db.connect import Database
+from xlreport.db.schema import read_meta
 from xlreport.db.store import Rows, open_schema, read_dataset, write_from
 from xlreport.reader.workbook import recorded_values
 
@@ -81,6 +82,11 @@ def test_load_then_dump_gives_the_dataset_back(url: str, tmp_path: Path) -> None
     out = tmp_path / "dump.yaml"
     assert run("db", "dump", url, "-o", str(out)).exit_code == 0
     assert xlreport.load_dataset(out).bind(xlreport.load_template("vehicle-exports")).to_dict() == seed().to_dict()
+    db = Database(url)
+    with db.begin() as conn:
+        meta = read_meta(conn)
+    db.dispose()
+    assert (meta["template"], meta["template_version"], meta["meta.title"]) == ("vehicle-exports", "1.0", "China's vehicle exports, 2023")
 
 
 def test_build_from_records_a_fingerprint_per_row(loaded: str, tmp_path: Path) -> None:
