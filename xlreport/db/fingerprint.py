@@ -74,11 +74,13 @@ def column_text(values: Sequence[Any], kind: str) -> list[str]:
         return [str(v) if v.__class__ is int else _slow(v) for v in values]
     if kind == "date":
         return [str(v.toordinal()) if v.__class__ is dt.date else _date(v) for v in values]
-    return [v if v.__class__ is str and v else _slow(v) for v in values]
+    return [v if v.__class__ is str and v and not v.isspace() and "\r" not in v else _slow(v) for v in values]
 
 
 def _slow(value: Any) -> str:
     value = canonical(value)
+    if isinstance(value, str) and "\r" in value:  # as the workbook keeps it: Excel stores line breaks as \n
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
     return MISSING if value is None or value == "" else str(value)
 
 
