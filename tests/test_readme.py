@@ -142,6 +142,8 @@ def test_command_lines_name_real_commands_and_options(line: str) -> None:
         assert words[1] in main.commands, f"{line}: no command {words[1]!r}"
         command = main.commands[words[1]]
         options = words[2:]
+        if isinstance(command, click.Group) and options and options[0].split("|")[0] in command.commands:  # e.g. xlreport db load
+            command, options = command.commands[options[0].split("|")[0]], options[1:]
     known = {opt for param in command.get_params(click.Context(command)) for opt in (*param.opts, *param.secondary_opts)}
     for word in options:
         if _OPTION.match(word):
@@ -154,6 +156,8 @@ def test_console_examples_parse(line: str) -> None:
     """The ``$ xlreport ...`` examples parse as the command would (without running it)."""
     argv = shlex.split(line)
     command = main.commands[argv[1]]
+    if isinstance(command, click.Group):  # e.g. xlreport db load: parse as the subcommand
+        command, argv = command.commands[argv[2]], argv[1:]
     with command.make_context(argv[1], argv[2:]) as ctx:
         assert ctx.params is not None
 

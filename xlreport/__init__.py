@@ -21,6 +21,13 @@ _EXPORTS = {
     "annotate": ".api",
     "build": ".api",
     "default_dataset_path": ".api",
+    "audit_log": ".db.api",
+    "batch_from": ".db.api",
+    "build_from": ".db.api",
+    "dump_db": ".db.api",
+    "import_into": ".db.api",
+    "init_db": ".db.api",
+    "load_db": ".db.api",
     "DataError": ".errors",
     "FileError": ".errors",
     "SpecError": ".errors",
@@ -57,6 +64,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .api import DEFAULT_TEMPLATE, annotate, build, default_dataset_path
+    from .db.api import audit_log, batch_from, build_from, dump_db, import_into, init_db, load_db
     from .errors import DataError, FileError, SpecError, TemplateError, UsageError, ValidationError, XlreportError
     from .findings import Finding, Report
     from .model.dataset import Dataset, Meta, load_dataset, save_dataset
@@ -81,10 +89,17 @@ __all__ = [
     "XlreportError",
     "__version__",
     "annotate",
+    "audit_log",
     "available_templates",
+    "batch_from",
     "build",
+    "build_from",
     "default_dataset_path",
+    "dump_db",
+    "import_into",
+    "init_db",
     "load_dataset",
+    "load_db",
     "load_template",
     "read_workbook",
     "save_dataset",

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import ValidationError, XlreportError
+from .errors import UsageError, ValidationError, XlreportError
 from .textfiles import DATASET_FORMATS, write_text_atomic
 
 # Each command imports what it needs when it runs: `xlreport --help` should not wait for pandas.
@@ -55,15 +55,26 @@ def main() -> None:
 @click.option("-t", "--template", help="Template name (see `xlreport templates`) or path to a template YAML file.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the .xlsx (default: output/<dataset>.xlsx).")
 @click.option("--pdf", is_flag=True, help="Also render a PDF beside the workbook (needs LibreOffice).")
-def build(data: Path | None, template: str | None, output: Path | None, pdf: bool) -> None:
+@click.option("--from", "from_url", metavar="URL", help="Read the figures from a database (see `xlreport db`) instead of DATA.")
+@click.option("--where", multiple=True, metavar="COLUMN=VALUE", help="With --from: only rows whose COLUMN (or TABLE.COLUMN) equals VALUE; repeatable.")
+def build(data: Path | None, template: str | None, output: Path | None, pdf: bool, from_url: str | None, where: tuple[str, ...]) -> None:
     """Build a report workbook from DATA (YAML, JSON, CSV or a folder of CSV files).
 
     With no DATA, builds the embedded default report, China's 2023 vehicle
     exports, to output/vehicle-exports-2023.xlsx. Prints the path written.
+    With --from URL, the figures come from a database and the workbook records
+    each row's fingerprint, so `import --into URL` knows the base of every edit.
     """
     from . import api
 
-    path = api.build(data, template=template, output=output)
+    if from_url is not None or where:
+        from .db.command import build_from
+
+        if from_url is None or data is not None:
+            raise UsageError("--where needs --from URL, and --from takes no DATA")
+        path = build_from(from_url, output, template, where)
+    else:
+        path = api.build(data, template=template, output=output)
     click.echo(str(path))
     if pdf:
         from .render import to_pdf
@@ -96,9 +107,11 @@ def _template_option(f: Any) -> Any:
 @click.option("--base", type=click.Path(path_type=Path), help="Dataset to compare with; default: the dataset hash recorded in the workbook.")
 @click.option("--annotate", "annotated", type=click.Path(path_type=Path),
               help="Also write a copy of WORKBOOK with every finding as a note and a fill on its cells, and a Findings sheet.")
+@click.option("--into", metavar="URL", help="Apply the edits to the database the workbook was built from (build --from), with an audit row per value.")
+@click.option("--all-or-nothing", is_flag=True, help="With --into: apply nothing when any row is in conflict.")
 def import_(
     workbook: Path, output: str | None, fmt: str | None, template: str | None, report_json: Path | None, force: bool, changes: bool, base: Path | None,
-    annotated: Path | None,
+    annotated: Path | None, into: str | None, all_or_nothing: bool,
 ) -> None:
     """Read an edited WORKBOOK back into a dataset, validating every cell.
 
@@ -107,7 +120,19 @@ def import_(
     Exits 1 on error findings, and then writes no dataset unless --force.
     --annotate OUT.xlsx writes the findings back onto a copy of the workbook
     (notes, fills, a Findings sheet), errors or not.
+
+    With --into URL, the edits (changed cells, inserted and deleted rows) go
+    into the database in one transaction instead; a row changed in the database
+    since the build is a `conflict` finding and is not applied (exit 1).
     """
+    if all_or_nothing and into is None:
+        raise UsageError("--all-or-nothing needs --into URL")
+    if into is not None:
+        from .db.command import import_into
+
+        if output or fmt or force or changes or base or annotated:
+            raise UsageError("--into URL writes to the database; it takes no -o, --format, --force, --changes, --base or --annotate")
+        sys.exit(import_into(workbook, into, all_or_nothing, template, report_json))
     from . import api, views
     from .model.dataset import dump_dataset, save_dataset
     from .reader.api import compare_with_base
@@ -156,8 +181,10 @@ def diff(old: Path, new: Path, template: str | None, as_json: bool) -> None:
 
 
 from .batch.command import batch  # noqa: E402
+from .db.command import db  # noqa: E402
 
 main.add_command(batch)
+main.add_command(db)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -25,6 +25,7 @@ _PIPE_WIDTH = 160  # a summary read from a pipe or a log need not fit 80 columns
 @click.option("--report-json", type=click.Path(dir_okay=False, path_type=Path), help="Also write the summary as JSON to this file.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs xlreport[dask]).")
 @click.option("--collect", is_flag=True, help="With --scheduler: workers send the workbooks back and they are written here.")
+@click.option("--from", "from_url", metavar="URL", help="With --split-by: read the figures from a database (see `xlreport db`), one report per value.")
 @click.pass_context
 def batch(
     ctx: click.Context,
@@ -39,6 +40,7 @@ def batch(
     report_json: Path | None,
     scheduler: str | None,
     collect: bool,
+    from_url: str | None,
 ) -> None:
     """Build many reports in parallel: the jobs of a MANIFEST, or one report per DATA file.
 
@@ -50,12 +52,19 @@ def batch(
       xlreport batch reports.yaml
       xlreport batch data/*.yaml -t vehicle-exports -d out
       xlreport batch --split-by country -d out
+      xlreport batch --from figures.db --split-by country -d out
 
     A job whose output was built from the same data and template version is
     skipped (--force rebuilds). A failed job is reported with its reason and
     leaves no file; the others go on. Exit status: 0 when every job succeeds,
     1 when any fails, 2 for a bad manifest or option.
     """
+    if from_url is not None:
+        from ..db.command import batch_from
+
+        for path in batch_from(from_url, split_by, sources, output_dir, template):
+            click.echo(str(path))
+        return
     from .manifest import plan_jobs  # here, not at the top: `xlreport --help` should start quickly
     from .runner import run_batch
 

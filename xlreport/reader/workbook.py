@@ -101,6 +101,11 @@ def read_template(path: str | Path, *, limits: Limits | None = None) -> Template
     return choose_template(None, _metadata(_open(path), package), path, Report(source=str(path)))
 
 
+def recorded_values(path: Path) -> dict[str, str]:
+    """The key/value rows the builder recorded (custom properties, ``_xlreport`` sheet); check the file first."""
+    return _metadata(_open(path), read_package(path)).values
+
+
 def recorded_hash(path: Path) -> str | None:
     """The dataset hash the builder recorded in the workbook's custom properties."""
     return read_package(path).custom.get("xlreport.dataset_hash")

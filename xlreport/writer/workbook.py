@@ -13,6 +13,7 @@ import datetime as dt
 import errno
 import os
 import tempfile
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,12 @@ _WORKBOOK_OPTIONS = {
 }
 
 
-def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_time: dt.datetime) -> Path:
+def write_workbook(
+    dataset: Dataset, template: Template, target: Path, *, build_time: dt.datetime, extra_meta: Sequence[tuple[str, str]] = ()
+) -> Path:
     """Write ``dataset`` (already bound to ``template``) to ``target`` atomically.
+
+    ``extra_meta`` adds (key, value) rows to the ``_xlreport`` sheet, e.g. the row fingerprints of ``build --from``.
 
     What a sheet cannot hold is refused first (:func:`check_fits`), before any byte is written.
     Large workbooks assemble their parts in a private temporary folder, removed whatever happens.
@@ -65,7 +70,9 @@ def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_
         if not in_memory:
             options["tmpdir"] = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{_PARTS_PREFIX}{os.getpid()}-"))
         workbook = xlsxwriter.Workbook(str(tmp), options)
-        _ReportWriter(workbook, dataset, template, build_time).write()
+        writer = _ReportWriter(workbook, dataset, template, build_time)
+        writer.extra_meta = list(extra_meta)
+        writer.write()
         try:
             workbook.close()
         except FileCreateError as exc:  # xlsxwriter wraps the OSError (a full disk...): atomic_path words it
@@ -87,6 +94,7 @@ class _ReportWriter:
         self.lists: dict[tuple[str, str], str] = {}
         self.values: dict[str, dict[str, list[Any]]] = {}  # table name -> column key -> values as written
         self.meta = dataset.meta.fields()
+        self.extra_meta: list[tuple[str, str]] = []
         self.identity = {
             "format": FORMAT_VERSION,
             "template": template.name,
@@ -259,6 +267,7 @@ class _ReportWriter:
         rows += [[f"meta.{k}", v] for k, v in self.meta.items()]
         spec = self.template.model_dump_json(exclude={"path"}, exclude_defaults=True)
         rows += [[f"template_spec.{i // SPEC_CHUNK + 1}", spec[i : i + SPEC_CHUNK]] for i in range(0, len(spec), SPEC_CHUNK)]
+        rows += [[k, v] for k, v in self.extra_meta]
         rows += [[], ["table", "data", "sheet", "header", "columns", "rows"]]
         for place in self.places.values():
             keys = ",".join(c.key for c in place.table.columns)
