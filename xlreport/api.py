@@ -85,13 +85,18 @@ def build(
     ``output`` defaults to ``output/<dataset name>.xlsx``.  Everything is checked
     before the first byte is written, and the file appears only when complete.
     """
-    from .writer.workbook import write_workbook
-
     data, spec = resolve(dataset, template)
     target = Path(output) if output is not None else DEFAULT_OUTPUT_DIR / f"{data.stem}.xlsx"
     if target.suffix.lower() != ".xlsx":
         raise UsageError(f"output {str(target)!r} must end in .xlsx")
-    return write_workbook(data, spec, target, build_time=build_time(data))
+    return write_bound(data, spec, target)
+
+
+def write_bound(dataset: Dataset, template: Template, target: Path) -> Path:
+    """Write a dataset already bound to ``template`` (see :func:`resolve`) to ``target``, atomically."""
+    from .writer.workbook import write_workbook
+
+    return write_workbook(dataset, template, target, build_time=build_time(dataset))
 
 
 def dataset_from_frames(title: str, frames: dict[str, pd.DataFrame], **meta: object) -> Dataset:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_rowcol_to_cell
 
-__all__ = ["a1", "col_name", "parse_a1", "quote_sheet", "ref", "range_a1"]
+__all__ = ["a1", "col_index", "col_name", "parse_a1", "quote_sheet", "ref", "range_a1"]
 
 
 def a1(row: int, col: int, *, absolute: bool = False) -> str:
@@ -15,6 +15,14 @@ def a1(row: int, col: int, *, absolute: bool = False) -> str:
 def col_name(col: int) -> str:
     """``2`` -> ``"C"``."""
     return str(xl_col_to_name(col))
+
+
+def col_index(letters: str) -> int:
+    """``"C"`` -> ``2`` (upper-case letters, any length: a file may name a column beyond XFD)."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
 
 
 def parse_a1(cell: str) -> tuple[int, int]:

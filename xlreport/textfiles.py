@@ -57,7 +57,7 @@ def _yaml_hint(problem: str) -> str:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` through a temporary file beside ``path``, then rename."""
-    from .writer.atomic import atomic_path
+    from .atomic import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from ..atomic import atomic_path
 from ..errors import FileError, UsageError
-from ..writer.atomic import atomic_path
 from .jobs import Job, expand_jobs
 from .results import BatchResult, JobResult
 from .work import read_identity, remove_leftovers, run_job

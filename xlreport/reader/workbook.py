@@ -1,7 +1,7 @@
 """Reading an edited report workbook back into a dataset, with findings for every cell.
 
 The safety checks run first; then python-calamine reads the values (fast) and
-:mod:`.package` gives the few structural facts it does not (custom properties,
+:mod:`xlreport.xlsx.package` gives the few structural facts it does not (custom properties,
 the date system, which cells hold formulas).  Tables are found by their Excel
 table name, then by the ``_xlreport`` metadata, then by their header row, and
 columns by their header text, so sorted rows, inserted rows, reordered columns,
@@ -31,10 +31,11 @@ from ..model.validate import check_table
 from ..model.values import coerce_column, is_missing
 from ..spec.loader import load_template
 from ..spec.template import Table, Template
-from ..writer.workbook import META_SHEET
+from ..xlsx import contract
+from ..xlsx.contract import META_SHEET, Metadata
+from ..xlsx.package import Package, read_package
+from ..xlsx.safety import Limits, check_workbook
 from .columns import FAST_ROWS, read_columns
-from .package import Package, read_package
-from .safety import Limits, check_workbook
 
 REL_TOLERANCE = 1e-9
 
@@ -63,18 +64,6 @@ class _Located:
             return self.rows[raw_index][index]
         assert self.columns is not None
         return self.columns[index][raw_index]
-
-
-@dataclass
-class Metadata:
-    """What the builder recorded in the ``_xlreport`` sheet and the custom properties."""
-
-    values: dict[str, str]
-    tables: dict[str, dict[str, str]]
-
-    @property
-    def known(self) -> bool:
-        return bool(self.values.get("template"))
 
 
 def read_workbook(
@@ -142,7 +131,7 @@ def read_template(path: str | Path, *, limits: Limits | None = None) -> Template
 
 def recorded_hash(path: Path) -> str | None:
     """The dataset hash the builder recorded in the workbook's custom properties."""
-    return read_package(path).custom.get("xlreport.dataset_hash")
+    return contract.recorded_hash(read_package(path).custom)
 
 
 def _open(path: Path) -> calamine.CalamineWorkbook:
@@ -166,22 +155,10 @@ def _sheet_cells(book: calamine.CalamineWorkbook, sheet: str, path: Path) -> lis
 
 
 def _metadata(book: calamine.CalamineWorkbook, package: Package) -> Metadata:
-    values = {k.removeprefix("xlreport."): v for k, v in package.custom.items() if k.startswith("xlreport.")}
-    tables: dict[str, dict[str, str]] = {}
+    rows = None
     if META_SHEET in book.sheet_names:
         rows = [[_text(v) for v in row] for row in _sheet_cells(book, META_SHEET, package.path)]
-        header: list[str] | None = None
-        for row in rows:
-            if not any(row):
-                continue
-            if row[0] == "table":
-                header = row
-            elif header is not None:
-                record = dict(zip(header, row, strict=False))
-                tables[record["table"]] = record
-            elif row[0] != "key" and len(row) > 1:
-                values.setdefault(row[0], row[1])
-    return Metadata(values, tables)
+    return contract.decode_metadata(package.custom, rows)
 
 
 def _text(value: Any) -> str:
@@ -196,11 +173,11 @@ def _template(template: str | Path | Template | None, metadata: Metadata, path: 
         return load_template(template)
     if not metadata.known:
         raise UsageError("the workbook has no xlreport metadata; pass --template NAME to say how to read it", file=path)
-    chunks = sorted((int(k.rpartition(".")[2]), v) for k, v in metadata.values.items() if k.startswith("template_spec."))
+    stored = metadata.stored_spec()
     name = metadata.values["template"]
-    if chunks:
+    if stored is not None:
         try:
-            return Template.model_validate_json("".join(v for _, v in chunks))
+            return Template.model_validate_json(stored)
         except PydanticValidationError:  # damaged by an edit: fall back to the installed template
             report.add(
                 Finding(
@@ -213,7 +190,7 @@ def _template(template: str | Path | Template | None, metadata: Metadata, path: 
 
 
 def _meta(metadata: Metadata, path: Path) -> Meta:
-    fields = {k.removeprefix("meta."): v for k, v in metadata.values.items() if k.startswith("meta.") and v}
+    fields = metadata.meta()
     fields.setdefault("title", path.stem)
     try:
         return Meta.model_validate({k: v for k, v in fields.items() if k in Meta.model_fields})

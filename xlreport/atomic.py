@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import FileError
+from .errors import FileError
 
 
 def _umask() -> int:

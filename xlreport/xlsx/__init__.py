@@ -1,0 +1,1 @@
+"""The only code that knows the .xlsx file format: package reading, the workbook contract, safety checks."""
