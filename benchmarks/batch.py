@@ -47,7 +47,8 @@ from xlsxwriter.worksheet import Worksheet
 from xlreport import api
 from xlreport._gc import gc_paused
 from xlreport.batch import plan_jobs, run_batch
-from xlreport.batch.work import _load_dataset, _template
+from xlreport.batch.work import _template
+from xlreport.model.dataset import load_dataset
 from xlreport.writer import workbook as writer
 
 TARGET_RATIO = 1.3
@@ -204,7 +205,7 @@ def phases(path: Path, rounds: int = 20) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(rounds):
             t0 = time.perf_counter()
-            data = _load_dataset(path)
+            data = load_dataset(path)
             t1 = time.perf_counter()
             bound = data.bind(template)
             t2 = time.perf_counter()

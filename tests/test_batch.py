@@ -258,7 +258,7 @@ def test_split_by_an_unknown_column(work: Path) -> None:
         run_batch(jobs, workers=1)
     assert (
         str(caught.value)
-        == "--split-by 'country': no table of template 'sales' has an input column 'country'; use one of: sales.amount, sales.month, sales.region"
+        == "split_by='country': no table of template 'sales' has an input column 'country'; use one of: sales.amount, sales.month, sales.region"
     )
 
 

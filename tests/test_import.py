@@ -221,7 +221,7 @@ def _plain_workbook(path: Path, *, date1904: bool = False, table: bool = True) -
 
 def test_without_metadata_a_template_is_needed(tmp_path: Path) -> None:
     path = _plain_workbook(tmp_path / "plain.xlsx")
-    with pytest.raises(UsageError, match="no xlreport metadata; pass --template"):
+    with pytest.raises(UsageError, match="no xlreport metadata; pass template=NAME to say how to read it"):
         read_workbook(path)
 
 
@@ -294,7 +294,8 @@ def test_cli_import_writes_yaml_json_and_csv(default_report: Path, tmp_path: Pat
     for target in ("out.yaml", "out.json", "csvdir"):
         result = runner.invoke(main, ["import", str(default_report), "-o", str(tmp_path / target)])
         assert result.exit_code == 0, result.output
-        assert result.output.strip() == str(tmp_path / target)
+        assert result.stdout == f"{tmp_path / target}\n"
+    assert result.stderr == f"{tmp_path / 'csvdir'}: a folder: dataset.yaml (the meta) and one <table>.csv per table\n"
     original, template = resolve(None, None)
     for target in ("out.yaml", "out.json", "csvdir"):
         assert xlreport.load_dataset(tmp_path / target).bind(template).to_dict() == original.to_dict()

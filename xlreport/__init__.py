@@ -6,6 +6,8 @@ The public API::
     path = xlreport.build("data.yaml", template="vehicle-exports", output="out.xlsx")
     dataset = xlreport.load_dataset("data.yaml")
     template = xlreport.load_template("vehicle-exports")
+    result = xlreport.import_workbook("out.xlsx", "edited.yaml")   # what `xlreport import` does
+    changes = xlreport.diff("out.xlsx", "edited.yaml")              # what `xlreport diff` does
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ _EXPORTS = {
     "load_dataset": ".model.dataset",
     "save_dataset": ".model.dataset",
     "read_workbook": ".reader.workbook",
+    "ImportResult": ".reader.api",
+    "import_workbook": ".reader.api",
+    "diff": ".reader.api",
     "available_templates": ".spec.loader",
     "load_template": ".spec.loader",
     "Template": ".spec.template",
 }
-_RENAMED = {"available_templates": "available"}
+_RENAMED = {"available_templates": "available", "diff": "diff_paths"}
 
 
 def __getattr__(name: str) -> Any:
@@ -59,6 +64,8 @@ if TYPE_CHECKING:
     from .errors import DataError, FileError, SpecError, TemplateError, UsageError, ValidationError, XlreportError
     from .findings import Finding, Report
     from .model.dataset import Dataset, Meta, load_dataset, save_dataset
+    from .reader.api import ImportResult, import_workbook
+    from .reader.api import diff_paths as diff
     from .reader.workbook import read_workbook
     from .spec.loader import available as available_templates
     from .spec.loader import load_template
@@ -70,6 +77,7 @@ __all__ = [
     "Dataset",
     "FileError",
     "Finding",
+    "ImportResult",
     "Meta",
     "Report",
     "SpecError",
@@ -82,6 +90,8 @@ __all__ = [
     "available_templates",
     "build",
     "default_dataset_path",
+    "diff",
+    "import_workbook",
     "load_dataset",
     "load_template",
     "read_workbook",

@@ -32,7 +32,7 @@ def resolve(dataset: Dataset | str | Path | None, template: Template | str | Pat
     name = template if template is not None else data.meta.template
     if name is None:
         raise UsageError(
-            f"no template given and the dataset names none; pass --template (one of: {', '.join(available())}) or set meta.template",
+            f"no template given and the dataset names none; pass template=NAME (one of: {', '.join(available())}) or set meta.template",
             file=data.path,
         )
     if isinstance(name, Template):
@@ -51,7 +51,7 @@ def _template_named_by(data: Dataset, name: str) -> Template:
     except UsageError:
         names = ", ".join(available()) or "none installed"
         raise UsageError(
-            f"unknown template {name!r}; set meta.template to one of: {names}, or pass --template NAME|PATH",
+            f"unknown template {name!r}; set meta.template to one of: {names}, or pass template=NAME|PATH",
             file=data.path,
             where="meta.template",
         ) from None

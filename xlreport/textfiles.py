@@ -10,8 +10,6 @@ import yaml
 
 from .errors import FileError
 
-DATASET_FORMATS = ("yaml", "json", "csv")  # what a dataset can be saved as
-
 # libyaml's parser when PyYAML was built with it: the same safe subset, several times faster.
 _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

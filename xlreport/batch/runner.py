@@ -64,9 +64,9 @@ def run_batch(
     """
     start = time.perf_counter()
     if collect and scheduler is None:
-        raise UsageError("--collect needs --scheduler: it brings workbooks back from Dask workers on other machines")
+        raise UsageError("collect=True needs scheduler=: it brings workbooks back from Dask workers on other machines")
     if workers is not None and workers < 1:
-        raise UsageError(f"--jobs {workers}: give at least 1 worker")
+        raise UsageError(f"workers={workers}: give at least 1 worker")
     planned = expand_jobs(jobs)
     results: list[JobResult | None] = [None] * len(planned)
     todo: list[Item] = []

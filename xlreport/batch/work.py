@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError as PydanticValidationError
 
 from .. import api
@@ -28,7 +27,6 @@ from ..xlsx.opc import read_custom_properties
 from .jobs import Job, Split
 from .results import JobResult
 
-_CLoader = getattr(yaml, "CSafeLoader", None)
 _TEMPLATES: dict[tuple[str, int | None], Template] = {}
 
 
@@ -68,7 +66,7 @@ def _build(job: Job, recorded: dict[str, str] | None, collect: bool, result: Cal
 
 def load_job(job: Job) -> tuple[Dataset, Template]:
     """The job's dataset, with its metadata overrides, bound to its template, and cut to its split."""
-    data = _load_dataset(job.dataset)
+    data = load_dataset(job.dataset)
     if job.meta:
         try:
             meta = Meta.model_validate({**data.meta.model_dump(), **job.meta})
@@ -135,21 +133,6 @@ def _part(dataset: Dataset, split: Split) -> Dataset:
 
 def _same(a: Any, b: Any) -> bool:
     return a is None if b is None else (a is not None and bool(a == b))
-
-
-def _load_dataset(path: Path) -> Dataset:
-    """:func:`load_dataset`, parsing YAML with libyaml when present (~10x faster, same types).
-
-    Anything libyaml refuses goes through :func:`load_dataset` again, so errors
-    are always the canonical ones.
-    """
-    if _CLoader is not None and path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CLoader)  # noqa: S506 - a safe loader
-        except Exception:
-            return load_dataset(path)
-        return Dataset.from_dict(document, path=path)
-    return load_dataset(path)
 
 
 def _template(name: str) -> Template:

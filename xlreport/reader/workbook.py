@@ -172,7 +172,7 @@ def _template(template: str | Path | Template | None, metadata: Metadata, path: 
     if template is not None:
         return load_template(template)
     if not metadata.known:
-        raise UsageError("the workbook has no xlreport metadata; pass --template NAME to say how to read it", file=path)
+        raise UsageError("the workbook has no xlreport metadata; pass template=NAME to say how to read it", file=path)
     stored = metadata.stored_spec()
     name = metadata.values["template"]
     if stored is not None:
