@@ -169,7 +169,7 @@ class Dataset:
                 continue
             values, problems = coerce_column(given_columns[column.key], column, strict_text=False)
             for p in problems:
-                report.add(self._finding(name, p.row, column.key, p.code, p.message))
+                report.add(self._finding(name, p.position, column.key, p.code, p.message))
             out[column.key] = values
         return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(frame)))
 
@@ -178,7 +178,7 @@ class Dataset:
         for key, p in check_table(spec, typed[name], typed):
             if key in absent and p.code == "required":
                 continue  # reported once, as the missing column, not again for every row
-            report.add(self._finding(name, p.row, key, p.code, p.message))
+            report.add(self._finding(name, p.position, key, p.code, p.message))
 
     def _file(self, table: str | None) -> Path | None:
         origin = self.origins.get(table or "")

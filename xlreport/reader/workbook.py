@@ -24,7 +24,7 @@ from pydantic import ValidationError as PydanticValidationError
 from .._gc import gc_paused
 from ..cells import a1, col_name, parse_a1
 from ..errors import FileError, UsageError
-from ..findings import Finding, Report
+from ..findings import Finding, Report, Severity
 from ..model.dataset import Dataset, Meta
 from ..model.derive import derive
 from ..model.validate import check_table
@@ -112,7 +112,7 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
         if table.data in placed:
             located, rows = placed[table.data]
             for key, p in check_table(table, typed[table.data], typed):
-                reader.cell_finding(table, located, rows[p.row], key, p.code, p.message, typed[table.data][key].iloc[p.row], p.severity)
+                reader.cell_finding(table, located, rows[p.position], key, p.code, p.message, typed[table.data][key].iloc[p.position], p.severity)
             reader.check_derived(table, located, rows, typed[table.data])
     meta = _meta(metadata, path)
     return Dataset(meta, typed, path), report, spec
@@ -302,7 +302,7 @@ class _TableReader:
             raw = columns[index]
             values, problems = coerce_column(raw, column, strict_text=True, date1904=self.package.date1904, normalize=False)
             for p in problems:
-                self.cell_finding(table, located, keep[p.row], column.key, p.code, p.message, raw[p.row], p.severity, index)
+                self.cell_finding(table, located, keep[p.position], column.key, p.code, p.message, raw[p.position], p.severity, index)
             out[column.key] = values
         self._merged(table, located)
         return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(keep))), keep
@@ -385,7 +385,7 @@ class _TableReader:
 
     def cell_finding(
         self, table: Table, located: _Located, raw_index: int, key: str, code: str, message: str,
-        value: Any, severity: str = "error", index: int | None = None,
+        value: Any, severity: Severity = "error", index: int | None = None,
     ) -> None:
         if index is None:
             index = self._positions.get(table.name, {}).get(key, 0)
@@ -393,7 +393,7 @@ class _TableReader:
         col = located.first_col + index
         self.report.add(
             Finding(
-                severity, code, message, sheet=located.sheet, cell=a1(row, col), row=row + 1, column=col_name(col),  # type: ignore[arg-type]
+                severity, code, message, sheet=located.sheet, cell=a1(row, col), row=row + 1, column=col_name(col),
                 table=table.name, field=key, value=value,
             )
         )
