@@ -6,8 +6,6 @@ import datetime as dt
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import UsageError
 from .model.dataset import Dataset, load_dataset
 from .spec.loader import available, load_template
@@ -97,10 +95,3 @@ def write_bound(dataset: Dataset, template: Template, target: Path) -> Path:
     from .writer.workbook import write_workbook
 
     return write_workbook(dataset, template, target, build_time=build_time(dataset))
-
-
-def dataset_from_frames(title: str, frames: dict[str, pd.DataFrame], **meta: object) -> Dataset:
-    """A dataset built in Python from DataFrames, e.g. ``dataset_from_frames("Sales", {"sales": df})``."""
-    from .model.dataset import Meta
-
-    return Dataset(Meta(title=title, **meta), {k: v.astype(object) for k, v in frames.items()})  # type: ignore[arg-type]

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
+from .cells import quote_sheet
+
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 
@@ -126,7 +128,7 @@ class Finding:
     @property
     def where(self) -> str:
         if self.sheet and self.cell:
-            return "'" + self.sheet.replace("'", "''") + "'!" + self.cell
+            return f"{quote_sheet(self.sheet)}!{self.cell}"
         return self.path or self.sheet or self.table or ""
 
     def to_dict(self) -> dict[str, Any]:

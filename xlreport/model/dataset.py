@@ -67,10 +67,6 @@ class Dataset:
         return self.tables.get("sources", pd.DataFrame(columns=["id", "name", "description", "link"]))
 
     @property
-    def key_figures(self) -> pd.DataFrame:
-        return self.tables.get("key_figures", pd.DataFrame())
-
-    @property
     def stem(self) -> str:
         """A file name stem for outputs: the dataset file's, or one made from the title."""
         if self.path is not None:
