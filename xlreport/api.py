@@ -17,9 +17,16 @@ DEFAULT_OUTPUT_DIR = Path("output")
 
 def default_dataset_path() -> Path:
     """The dataset of the embedded default report (the template's ``example``)."""
-    template = load_template(DEFAULT_TEMPLATE)
-    assert template.path is not None and template.example is not None
-    return template.path.parent / template.example
+    path = example_path(load_template(DEFAULT_TEMPLATE))
+    assert path is not None
+    return path
+
+
+def example_path(template: Template) -> Path | None:
+    """The sample dataset a template names in ``example``, or None."""
+    if template.path is None or template.example is None:
+        return None
+    return Path(os.path.normpath(template.path.parent / template.example))
 
 
 def resolve(dataset: Dataset | str | Path | None, template: Template | str | Path | None) -> tuple[Dataset, Template]:

@@ -75,13 +75,21 @@ def build(data: Path | None, template: str | None, output: Path | None, pdf: boo
 
 
 @main.command()
-def templates() -> None:
-    """List the available templates, one line each: name, version, description."""
+@click.option("--paths", is_flag=True, help="Print where each template and its sample dataset are instead: name, template file, sample dataset.")
+def templates(paths: bool) -> None:
+    """List the available templates, one line each: name, version, description.
+
+    Templates are looked up in ./templates/ first, then among the shipped ones.
+    """
+    from .api import example_path
     from .spec.loader import available, load_template
 
     for name in available():
         spec = load_template(name)
-        click.echo(f"{spec.name}\t{spec.version}\t{spec.description}")
+        if paths:
+            click.echo(f"{spec.name}\t{spec.path}\t{example_path(spec) or ''}")
+        else:
+            click.echo(f"{spec.name}\t{spec.version}\t{spec.description}")
 
 
 def _template_option(f: Any) -> Any:
