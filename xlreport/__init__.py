@@ -22,6 +22,7 @@ _EXPORTS = {
     "DEFAULT_TEMPLATE": ".api",
     "build": ".api",
     "default_dataset_path": ".api",
+    "example_path": ".api",
     "DataError": ".errors",
     "FileError": ".errors",
     "SpecError": ".errors",
@@ -60,7 +61,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .api import DEFAULT_TEMPLATE, build, default_dataset_path
+    from .api import DEFAULT_TEMPLATE, build, default_dataset_path, example_path
     from .errors import DataError, FileError, SpecError, TemplateError, UsageError, ValidationError, XlreportError
     from .findings import Finding, Report
     from .model.dataset import Dataset, Meta, load_dataset, save_dataset
@@ -91,6 +92,7 @@ __all__ = [
     "build",
     "default_dataset_path",
     "diff",
+    "example_path",
     "import_workbook",
     "load_dataset",
     "load_template",
