@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..api import DEFAULT_OUTPUT_DIR
 from ..errors import UsageError, ValidationError
 from ..findings import Report
 from ..model.dataset import Dataset, dump_dataset, load_dataset, save_dataset
@@ -14,7 +15,6 @@ from ..spec.loader import load_template
 from ..spec.template import Template
 from .workbook import read_template, read_workbook_and_template, recorded_hash
 
-DEFAULT_OUTPUT_DIR = Path("output")
 STDOUT = "-"  # the output that means "return the text, write no file"
 
 
@@ -43,7 +43,7 @@ class ImportResult:
 def import_workbook(
     path: str | Path,
     output: str | Path | None = None,
-    format: str | None = None,  # noqa: A002 - the name users know from --format
+    format: str | None = None,
     force: bool = False,
     base: str | Path | None = None,
     *,
@@ -75,7 +75,7 @@ def import_workbook(
     return result
 
 
-def _destination(path: Path, output: str | Path | None, format: str | None) -> tuple[DatasetFormat, Path | None]:  # noqa: A002
+def _destination(path: Path, output: str | Path | None, format: str | None) -> tuple[DatasetFormat, Path | None]:
     """The format and the target path (None: standard output), checked before anything is read."""
     if output is not None and str(output) == STDOUT:
         return dump_format(format or "yaml"), None
