@@ -454,6 +454,8 @@ def cells(paths: list[Path], recalc: bool, *, timeout: float = TIMEOUT) -> list[
           "path": "/abs/path.xlsx",
           "sheets":   {"Sheet1": {"A1": "Name", "B2": 3.0, "B4": {"error": "#DIV/0!", "code": 532}}},
           "formulas": {"Sheet1": {"B3": "=SUM(B1:B2)"}},
+          "notes":    {"Sheet1": {"C5": "the note's text"}},
+          "charts":   {"Sheet1": 1},
         }
 
     Sheets appear in workbook order, with an entry (maybe empty) in both maps. Values are floats
@@ -487,6 +489,9 @@ def edit(src: Path, dst: Path, ops: list[dict], *, timeout: float = TIMEOUT) -> 
     * ``{"op": "sort", "sheet": s, "range": "A4:E7", "column": 2, "ascending": False,
       "has_header": True}`` - sorts the range's rows by its column 2 (0-based within the range);
     * ``{"op": "rename_sheet", "sheet": "Old", "name": "New"}``;
+    * ``{"op": "add_comment", "sheet": s, "cell": "C5", "value": "text"}`` - a note (comment);
+    * ``{"op": "add_chart", "sheet": s, "range": "A3:B9", "name": "Mine"}`` - a chart of the range;
+    * ``{"op": "add_sheet", "name": "Mine", "text": "..."}`` - a new last sheet with A1 filled;
     * ``{"op": "recalc"}`` - ``calculateAll()``. Without it, as in an analyst's LibreOffice,
       only formulas depending on edited cells are recalculated; the others keep the file's
       cached values.

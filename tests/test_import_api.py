@@ -103,7 +103,9 @@ def test_a_failed_import_leaves_the_old_csv_folder_as_it_was(default_report: Pat
     monkeypatch.setattr(xlreport.Dataset, "records", fail_on_monthly)
     with pytest.raises(FileError) as caught:
         xlreport.import_workbook(path, folder)
-    assert str(caught.value) == f"{folder}: cannot write here (No space left on device); choose a writable output path with output="
+    assert str(caught.value) == (
+        f"{folder}: cannot write here: the disk is full (No space left on device); free some space or choose another output path with output="
+    )
     assert _files(folder) == before
     assert sorted(os.listdir(tmp_path)) == sorted(["data", path.name])
 

@@ -185,13 +185,13 @@ PROBLEMS: list[tuple[str, Mutation, str, str]] = [
         "sheet name Excel refuses",
         lambda t: t["sheets"][2].update(name="Q1/Q2"),
         "sheets[2].name",
-        "sheet name 'Q1/Q2' may not contain [ ] : * ? / \\ or start with ' or _",
+        "sheet name 'Q1/Q2' may not contain [ ] : * ? / \\, start with ' or _, or end with '",
     ),
     (
         "sheet name reserved for xlreport's hidden sheets",
         lambda t: t["sheets"][2].update(name="_lists"),
         "sheets[2].name",
-        "sheet name '_lists' may not contain [ ] : * ? / \\ or start with ' or _",
+        "sheet name '_lists' may not contain [ ] : * ? / \\, start with ' or _, or end with '",
     ),
     (
         "min on a text column",

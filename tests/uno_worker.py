@@ -204,7 +204,18 @@ def read_cells(doc):
                         value = {"error": cell.getString(), "code": error}
                     texts[ref] = formulas_io.text(cell, index)
                 values[ref] = value
-    return {"sheets": sheets, "formulas": formulas}
+    notes = {}
+    charts = {}
+    for index in range(doc.Sheets.getCount()):
+        sheet = doc.Sheets.getByIndex(index)
+        found = notes[sheet.getName()] = {}
+        annotations = sheet.getAnnotations()
+        for i in range(annotations.getCount()):
+            note = annotations.getByIndex(i)
+            addr = note.getPosition()
+            found[f"{column_letters(addr.Column)}{addr.Row + 1}"] = note.getString()
+        charts[sheet.getName()] = sheet.getCharts().getCount()
+    return {"sheets": sheets, "formulas": formulas, "notes": notes, "charts": charts}
 
 
 def _sheet(doc, name):
@@ -240,6 +251,10 @@ def apply_op(doc, formulas_io, op):
     kind = op["op"]
     if kind == "recalc":
         doc.calculateAll()
+        return
+    if kind == "add_sheet":
+        doc.Sheets.insertNewByName(op["name"], doc.Sheets.getCount())
+        doc.Sheets.getByName(op["name"]).getCellRangeByName("A1").setString(op.get("text", "my notes"))
         return
     if kind not in _SHEET_OPS:
         raise ValueError(f"unknown op {kind!r}")
@@ -309,6 +324,27 @@ def _rename(sheet, formulas_io, op):
     sheet.setName(op["name"])
 
 
+def _add_comment(sheet, formulas_io, op):
+    row, col = _address(op["cell"])
+    sheet.getAnnotations().insertNew(CellAddress(sheet.getRangeAddress().Sheet, col, row), op["value"])
+
+
+def _add_chart(sheet, formulas_io, op):
+    from com.sun.star.awt import Rectangle
+
+    area = sheet.getCellRangeByName(op["range"]).getRangeAddress()
+    rect = Rectangle(1000, 20000, 12000, 7000)  # below the report's tables
+    sheet.getCharts().addNewByName(op.get("name", "AnalystChart"), rect, (area,), True, True)
+
+
+def _address(cell):
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + ord(ch) - 64
+    return int(cell[len(letters):]) - 1, col - 1
+
+
 _SHEET_OPS = {
     "set_value": _set_value,
     "set_string": _set_string,
@@ -319,6 +355,8 @@ _SHEET_OPS = {
     "delete_rows": _rows,
     "sort": _sort,
     "rename_sheet": _rename,
+    "add_comment": _add_comment,
+    "add_chart": _add_chart,
 }
 
 

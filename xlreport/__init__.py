@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 # Exports load on first use, so `xlreport --help` does not wait for pandas.
 _EXPORTS = {
     "DEFAULT_TEMPLATE": ".api",
+    "annotate": ".api",
     "build": ".api",
     "default_dataset_path": ".api",
     "example_path": ".api",
@@ -61,7 +62,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .api import DEFAULT_TEMPLATE, build, default_dataset_path, example_path
+    from .api import DEFAULT_TEMPLATE, annotate, build, default_dataset_path, example_path
     from .errors import DataError, FileError, SpecError, TemplateError, UsageError, ValidationError, XlreportError
     from .findings import Finding, Report
     from .model.dataset import Dataset, Meta, load_dataset, save_dataset
@@ -88,6 +89,7 @@ __all__ = [
     "ValidationError",
     "XlreportError",
     "__version__",
+    "annotate",
     "available_templates",
     "build",
     "default_dataset_path",

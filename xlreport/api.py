@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 
 from .errors import UsageError
+from .findings import Report
 from .model.dataset import Dataset, load_dataset
+from .model.rules import check_dataset
 from .spec.loader import available, load_template
 from .spec.template import Template
 
@@ -46,7 +48,9 @@ def resolve(dataset: Dataset | str | Path | None, template: Template | str | Pat
         spec = _template_named_by(data, str(name))
     else:
         spec = load_template(name)
-    return data.bind(spec), spec
+    bound = data.bind(spec)
+    check_dataset(bound, spec)  # consistency rules across figures: a violated one stops the build
+    return bound, spec
 
 
 def _template_named_by(data: Dataset, name: str) -> Template:
@@ -102,3 +106,25 @@ def write_bound(dataset: Dataset, template: Template, target: Path) -> Path:
     from .writer.workbook import write_workbook
 
     return write_workbook(dataset, template, target, build_time=build_time(dataset))
+
+
+def annotate(workbook: str | Path, report: Report | None = None, output: str | Path | None = None) -> Path:
+    """Write a copy of ``workbook`` with every finding of ``report`` shown where it is.
+
+    Each cell a finding involves gets a note with the finding's message and a fill that marks
+    its severity, and a ``Findings`` sheet first in the workbook lists every finding with a link
+    to its cell.  The copy is the workbook's own package, patched: every other part (charts,
+    styles, the analyst's own sheets and comments) is carried over byte for byte.  Without
+    ``report`` the workbook is imported first; ``output`` defaults to ``<name>-annotated.xlsx``.
+    """
+    from .reader.workbook import read_workbook
+    from .xlsx.annotate import annotate_workbook
+    from .xlsx.safety import check_workbook
+
+    source = Path(workbook)
+    if report is None:
+        _, report = read_workbook(source)  # checks the file's safety on the way
+    else:
+        check_workbook(source)
+    target = Path(output) if output is not None else source.with_name(f"{source.stem}-annotated.xlsx")
+    return annotate_workbook(source, report, target)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import glob
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +31,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path in ``target``'s folder; on success rename it onto ``target``.
 
     On any error the temporary file is removed and ``target`` is left as it was,
-    so a reader never sees a half-written workbook.
+    so a reader never sees a half-written workbook.  SIGTERM is turned into an exit
+    (status 143) while the file is open, so a terminated build cleans up as an
+    interrupted one does; a build killed outright (SIGKILL) leaves its temporary
+    file, which the next successful write of the same target removes.
     """
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
@@ -36,23 +43,78 @@ def atomic_path(target: Path) -> Iterator[Path]:
     blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise FileError(f"cannot write here: {str(blocker)!r} is a file, not a folder; choose another output path with output=", file=target)
+    with terminate_as_exit():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}-", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise FileError(_reason(exc), file=target) from None
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            os.chmod(tmp, _FILE_MODE)
+            yield tmp
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise FileError(_reason(exc), file=target) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    _remove_stale(target)
+
+
+def _remove_stale(target: Path) -> None:
+    """Temporary files of earlier writes of ``target`` whose process is gone (killed outright)."""
+    remove_stale(target.parent, f".{target.name}.", ".tmp")
+
+
+def remove_stale(folder: Path, prefix: str, suffix: str = "") -> None:
+    """Remove ``<prefix><pid>-<random><suffix>`` files or folders whose process ``pid`` is gone."""
+    for leftover in folder.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        pid = leftover.name[len(prefix) :].partition("-")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise FileError(f"cannot write here ({exc.strerror}); choose a writable output path with output=", file=target) from None
-    os.close(fd)
-    tmp = Path(name)
-    os.chmod(tmp, _FILE_MODE)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
+@contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """While temporary files exist, SIGTERM raises SystemExit(143) so that cleanup runs.
+
+    Only in the main thread and only when nobody else handles SIGTERM.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        yield tmp
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise FileError(f"cannot write here ({exc.strerror}); choose a writable output path with output=", file=target) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"cannot write here: the disk is full ({exc.strerror}); free some space or choose another output path with output="
+    return f"cannot write here ({exc.strerror or exc}); choose a writable output path with output="
 
 
 @contextmanager
@@ -70,26 +132,30 @@ def atomic_folder(target: Path, keep: Callable[[Path], bool]) -> Iterator[Path]:
         strangers = sorted(p.name for p in target.iterdir() if not keep(p))
         if strangers:
             raise FileError(f"the folder holds {strangers[0]!r}, which this output would not write again; it is not replaced: choose another path", file=target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    except OSError as exc:
-        raise FileError(f"cannot write here ({exc.strerror}); choose a writable output path with output=", file=target) from None
-    try:
-        os.chmod(staging, 0o777 & ~_umask())
-        yield staging
-        if target.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.replace(target, aside / target.name)
-            try:
+    prefix = f".{target.name}.{os.getpid()}-"
+    with terminate_as_exit():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=target.parent))
+        except OSError as exc:
+            raise FileError(_reason(exc), file=target) from None
+        try:
+            os.chmod(staging, 0o777 & ~_umask())
+            yield staging
+            if target.exists():
+                aside = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=target.parent))
+                os.replace(target, aside / target.name)
+                try:
+                    os.replace(staging, target)
+                except OSError:
+                    os.replace(aside / target.name, target)
+                    raise
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
                 os.replace(staging, target)
-            except OSError:
-                os.replace(aside / target.name, target)
-                raise
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    except OSError as exc:
-        raise FileError(f"cannot write here ({exc.strerror}); choose a writable output path with output=", file=target) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        except OSError as exc:
+            raise FileError(_reason(exc), file=target) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    remove_stale(target.parent, f".{target.name}.", ".tmp")
+    remove_stale(target.parent, f".{target.name}.", ".old")

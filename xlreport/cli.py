@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -37,7 +38,12 @@ def flags(message: str) -> str:
 
 
 class _Group(click.Group):
-    """Turns every XlreportError into one line on stderr and its exit code: no traceback."""
+    """Turns every error into one line on stderr and an exit code: never a traceback.
+
+    An XlreportError gives its own message and code; Ctrl-C exits 130 once the
+    temporary files are gone; anything unforeseen is one line (exit 1), with the
+    traceback only when XLREPORT_TRACEBACK is set.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -45,6 +51,18 @@ class _Group(click.Group):
         except XlreportError as exc:
             click.echo(f"error: {flags(str(exc))}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; no output was left half-written", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:
+            if os.environ.get("XLREPORT_TRACEBACK"):
+                raise
+            detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+            hint = "this is a bug in xlreport: please report it with the input (XLREPORT_TRACEBACK=1 shows where)"
+            click.echo(f"error: unexpected {type(exc).__name__}: {detail}; {hint}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,15 +127,20 @@ def _template_option(f: Any) -> Any:
 @click.option("--force", is_flag=True, help="Write the dataset even when there are error findings.")
 @click.option("--changes", is_flag=True, help="Also report what changed against the base (see --base).")
 @click.option("--base", type=click.Path(path_type=Path), help="Dataset to compare with; default: the dataset hash recorded in the workbook.")
+@click.option("--annotate", "annotated", type=click.Path(path_type=Path),
+              help="Also write a copy of WORKBOOK with every finding as a note and a fill on its cells, and a Findings sheet.")
 def import_(
-    workbook: Path, output: str | None, fmt: str | None, template: str | None, report_json: Path | None, force: bool, changes: bool, base: Path | None
+    workbook: Path, output: str | None, fmt: str | None, template: str | None, report_json: Path | None, force: bool, changes: bool, base: Path | None,
+    annotated: Path | None,
 ) -> None:
     """Read an edited WORKBOOK back into a dataset, validating every cell.
 
     Findings (coerced text, wrong types, out-of-range values, overwritten
-    formulas...) are printed as a table on stderr. Exits 1 on error findings,
-    and then writes no dataset unless --force. Prints the path written; with
-    -o - the dataset goes to stdout and every report to stderr.
+    formulas, violated consistency rules...) are printed as a table on stderr.
+    Exits 1 on error findings, and then writes no dataset unless --force.
+    --annotate OUT.xlsx writes the findings back onto a copy of the workbook
+    (notes, fills, a Findings sheet), errors or not. Prints the path written;
+    with -o - the dataset goes to stdout and every report to stderr.
     """
     from .reader.api import STDOUT, ImportResult, import_workbook
 
@@ -129,6 +152,10 @@ def import_(
             write_text_atomic(report_json, result.report.to_json() + "\n")
         if result.changes is not None:
             views.print_changes(result.changes, stderr=output == STDOUT)
+        if annotated is not None:
+            from .xlsx.annotate import annotate_workbook  # the import has checked the file's safety
+
+            click.echo(f"annotated copy: {annotate_workbook(workbook, result.report, annotated)}", err=True)
 
     try:
         result = import_workbook(workbook, output, fmt, force, base, template=template, changes=changes)

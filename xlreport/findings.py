@@ -8,6 +8,7 @@ rows is a ``position`` (0-based).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -45,8 +46,8 @@ CODES: dict[str, Code] = _register(
     ("duplicate-key", "error", "two rows have the same key", "make each row's key unique"),
     ("error-value", "error", "an input cell holds an error value (`#N/A`, `#DIV/0!`...)", "enter a value"),
     ("formula-uncached-input", "error", "an input cell holds a formula without a stored result", "type the value, or recalculate and save the workbook"),
-    ("rule-violated", "error", "a consistency rule of the template does not hold", "correct the values the rule names"),
-    ("rule-skipped", "warning", "a consistency rule could not be checked (its inputs are missing or invalid)", "fix the inputs it needs"),
+    ("check-failed", "error", "a consistency rule of the template does not hold (a warning when the rule says so)", "correct the cells it lists"),
+    ("check-skipped", "info", "a consistency rule could not be checked: a value it needs is missing", "fill in the gap to have it checked"),
     # tables and columns
     ("missing-table", "error", "a table of the template was not found", "restore the table or its header row"),
     ("unknown-table", "error", "a dataset table the template does not declare", "rename it to a table of the template, or remove it"),
@@ -113,6 +114,14 @@ class Finding:
     field: str | None = None
     value: Any = None
     path: str | None = None
+    cells: list[str] = dataclasses.field(default_factory=list)  # every cell involved, ``'Sheet'!C7``
+
+    @property
+    def places(self) -> list[str]:
+        """The cells to mark: ``cells``, else the one cell the finding names."""
+        if self.cells:
+            return self.cells
+        return [self.where] if self.sheet and self.cell else []
 
     def __post_init__(self) -> None:
         if self.code not in CODES:

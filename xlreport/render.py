@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .atomic import atomic_path, terminate_as_exit
 from .errors import FileError, UsageError
 
 TIMEOUT = 180
@@ -19,7 +20,11 @@ def soffice() -> str | None:
 
 
 def to_pdf(workbook: Path, output: Path | None = None) -> Path:
-    """Render ``workbook`` to PDF beside it (or at ``output``) with a private LibreOffice profile."""
+    """Render ``workbook`` to PDF beside it (or at ``output``) with a private LibreOffice profile.
+
+    Without LibreOffice this raises UsageError (exit 2) and leaves ``workbook`` as it is: a
+    ``build --pdf`` keeps the workbook it wrote and says so.
+    """
     binary = soffice()
     if binary is None:
         raise UsageError(
@@ -28,7 +33,7 @@ def to_pdf(workbook: Path, output: Path | None = None) -> Path:
             file=workbook,
         )
     target = output or workbook.with_suffix(".pdf")
-    with tempfile.TemporaryDirectory(prefix="xlreport-lo-") as tmp:
+    with terminate_as_exit(), tempfile.TemporaryDirectory(prefix="xlreport-lo-") as tmp:  # soffice is killed on the way out
         profile = Path(tmp) / "profile"
         command = [
             binary,
@@ -50,6 +55,6 @@ def to_pdf(workbook: Path, output: Path | None = None) -> Path:
         if done.returncode != 0 or not produced.exists():
             detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise FileError(f"LibreOffice could not render a PDF ({detail[0]})", file=workbook)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(produced), target)
+        with atomic_path(target) as part:
+            shutil.move(str(produced), part)
     return target

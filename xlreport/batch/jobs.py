@@ -100,7 +100,12 @@ def value_label(value: Any) -> str:
 
 
 def split_tables(template: Template, split_by: str) -> tuple[str, tuple[str, ...]]:
-    """The column key and the data tables a ``--split-by`` names; a column no input holds is a UsageError."""
+    """The column key and the one data table a ``--split-by`` names; a column no input holds is a UsageError.
+
+    ``TABLE.COLUMN`` names the table; a bare ``COLUMN`` means the first table, in template order,
+    with that input column.  Other tables that merely have a column of the same name (the top
+    NEV destinations beside the destinations) are kept whole: the same word need not mean the same split.
+    """
     table_key, _, column = split_by.rpartition(".")
     found = []
     for _, table in template.tables():
@@ -112,7 +117,7 @@ def split_tables(template: Template, split_by: str) -> tuple[str, tuple[str, ...
     if not found:
         candidates = sorted({f"{t.data}.{c.key}" for _, t in template.tables() for c in t.inputs if not table_key or table_key in (t.data, t.name)})
         raise UsageError(f"split_by={split_by!r}: no table of template {template.name!r} has an input column {column!r}; use one of: {', '.join(candidates)}")
-    return column, tuple(found)
+    return column, tuple(found[:1])
 
 
 def split_values(dataset: Dataset, column: str, tables: Sequence[str]) -> list[Any]:

@@ -10,6 +10,8 @@ from typing import Any, Literal
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import XlreportError
+
 Status = Literal["built", "skipped", "failed", "cancelled"]
 STATUSES: tuple[Status, ...] = ("built", "skipped", "failed", "cancelled")
 _STYLE = {"built": "green", "skipped": "cyan", "failed": "bold red", "cancelled": "yellow"}
@@ -100,3 +102,21 @@ class BatchResult:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`BatchError` (exit code 1) when any job failed or was cancelled."""
+        if not self.ok:
+            raise BatchError(self)
+
+
+class BatchError(XlreportError):
+    """Jobs of a batch failed or were cancelled; ``result`` holds every job's result."""
+
+    exit_code = 1
+
+    def __init__(self, result: BatchResult) -> None:
+        bad = result.failed
+        first = bad[0]
+        counts = ", ".join(f"{n} {status}" for status, n in result.counts.items() if n)
+        super().__init__(f"{len(bad)} of {len(result.results)} jobs did not build ({counts}); first: {first.name}: {first.error or first.status}")
+        self.result = result

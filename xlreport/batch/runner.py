@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -115,6 +118,7 @@ def run_local(items: Sequence[Item], workers: int, *, on_result: OnResult, work:
             if not on_result(item.index, work(item.job, item.recorded)):
                 return
         return
+    check_main_guard()
     pending = deque(items)
     suspects: deque[Item] = deque()
     context = multiprocessing.get_context("spawn")  # fork is unsafe with pandas' threads
@@ -130,6 +134,36 @@ def run_local(items: Sequence[Item], workers: int, *, on_result: OnResult, work:
                 remove_leftovers(item.job)
         if not go_on:
             return
+
+
+def check_main_guard() -> None:
+    """Refuse to spawn workers from a script without ``if __name__ == "__main__":``.
+
+    A spawned worker imports the main script again; without the guard it would start the
+    batch once more, fail, and die, which would otherwise show as every job's worker dying.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not str(path).endswith(".py"):
+        return  # not a script (the xlreport command, an interactive session, a notebook)
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return
+    if not any(_is_main_guard(node) for node in tree.body):
+        raise UsageError(
+            f"{path}: worker processes import this script again, so its code must be under "
+            f"`if __name__ == \"__main__\":`; add that guard (or pass workers=1)"
+        )
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    sides = [node.test.left, *node.test.comparators]
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
+    )
 
 
 def _drive(

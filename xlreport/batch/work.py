@@ -72,7 +72,7 @@ def load_job(job: Job) -> tuple[Dataset, Template]:
             meta = Meta.model_validate({**data.meta.model_dump(), **job.meta})
         except PydanticValidationError as exc:
             error = exc.errors()[0]
-            raise DataError(str(error["msg"]), where=f"meta.{'.'.join(map(str, error['loc']))}") from None
+            raise DataError(str(error["msg"]).removeprefix("Value error, "), where=f"meta.{'.'.join(map(str, error['loc']))}") from None
         data = Dataset(meta, data.tables, data.path, data.origins)
     name = job.template or data.meta.template
     bound, template = api.resolve(data, _template(name) if name else None)

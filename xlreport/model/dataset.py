@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import DataError, FileError, ValidationError
 from ..findings import Finding, Report
 from ..spec.template import Table, Template, key_path
 from .validate import check_table
-from .values import coerce_column, column_lists, is_missing
+from .values import coerce_column, column_lists, is_missing, text_problem
 
 SPECIAL_TABLES = ("sources", "key_figures")
 
@@ -42,6 +42,14 @@ class Meta(BaseModel):
     publisher: str = ""
     as_of: dt.date | None = None
     template: str | None = None
+
+    @field_validator("title", "subtitle", "period", "publisher", "template")
+    @classmethod
+    def _fits_a_cell(cls, value: str | None) -> str | None:
+        problem = None if value is None else text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     def fields(self) -> dict[str, str]:
         """Metadata as text, for ``{title}``-style placeholders and the metadata sheet."""
@@ -111,7 +119,7 @@ class Dataset:
         except PydanticValidationError as exc:
             error = exc.errors()[0]
             where = key_path(("meta", *error["loc"]))
-            raise DataError(str(error["msg"]), file=path, where=where) from None
+            raise DataError(str(error["msg"]).removeprefix("Value error, "), file=path, where=where) from None
         raw_tables: dict[str, tuple[str, Any]] = {k: (k, data[k]) for k in SPECIAL_TABLES if k in data}
         tables_data = data.get("tables") or {}
         if not isinstance(tables_data, Mapping):
@@ -159,7 +167,7 @@ class Dataset:
         out: dict[str, list[Any]] = {}
         for column in spec.inputs:
             if column.key not in given_columns:
-                if column.required:
+                if column.required and len(frame):  # an empty table ([] in YAML) names no columns at all
                     report.add(self._finding(name, None, column.key, "missing-column", f"missing required column {column.key!r}; add it to every row"))
                 out[column.key] = [None] * len(frame)
                 continue
@@ -171,9 +179,12 @@ class Dataset:
 
     def _check_rules(self, name: str, typed: dict[str, pd.DataFrame], spec: Table, report: Report) -> None:
         absent = {c.key for c in spec.inputs if c.key not in self.tables[name].columns}
+        wrong = {(f.path, f.field) for f in report.errors if f.table == name and f.code == "type-error"}
         for key, p in check_table(spec, typed[name], typed):
             if key in absent and p.code == "required":
                 continue  # reported once, as the missing column, not again for every row
+            if p.code == "required" and wrong and (self._finding(name, p.position, key, "required", "").path, key) in wrong:
+                continue  # the value was there, of the wrong type: reported once, as that
             report.add(self._finding(name, p.position, key, p.code, p.message))
 
     def _file(self, table: str | None) -> Path | None:

@@ -22,10 +22,13 @@ from ..spec.template import Column
 
 MAX_TEXT = 32_767
 MAX_INT = 10**15  # Excel keeps 15 significant digits
+MAX_NUMBER = 1.7976931348623157e308  # the largest float; beyond it a number is infinite
+# Characters XML 1.0 cannot carry (xlsxwriter would escape some as _xHHHH_, others break the file):
+# C0 controls except tab and line breaks, lone surrogates, and the non-characters U+FFFE and U+FFFF.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?([eE][+-]?\d+)?$|^[+-]?\.\d+$")
 _EXCEL_EPOCH_1900 = dt.date(1899, 12, 30)
 MIN_DATE = dt.date(1900, 3, 1)  # Excel's serials before this count a 29 February 1900 that never was
-_EXCEL_EPOCH_1904 = dt.date(1904, 1, 1)
 _TYPE_WORDS = {
     "integer": "a whole number such as 287000",
     "number": "a number such as 1.5",
@@ -75,6 +78,20 @@ def column_lists(frame: pd.DataFrame) -> dict[str, list[Any]]:
     return {str(c): frame[c].tolist() for c in frame.columns}
 
 
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot go into a workbook as it is (too long, a character XML cannot hold), or None.
+
+    The one rule for every text a build writes: cells, metadata, template titles and properties.
+    Excel holds 32,767 characters in a cell and xlsxwriter cuts longer text silently, so it is refused.
+    """
+    if len(text) > MAX_TEXT:
+        return f"text of {len(text):,} characters is longer than the {MAX_TEXT:,} an Excel cell holds; shorten it"
+    bad = _XML_ILLEGAL.search(text)
+    if bad is not None:
+        return f"text holds the character U+{ord(bad.group()):04X} (position {bad.start() + 1}), which an .xlsx file cannot carry; remove it"
+    return None
+
+
 def excel_serial(day: dt.date) -> int:
     """A date as Excel's serial day number (1900 date system), as the writer stores it."""
     return (day - _EXCEL_EPOCH_1900).days
@@ -107,6 +124,10 @@ def coerce_column(
         if is_missing(value):
             out.append(None)
             continue
+        if isinstance(value, (list, dict, tuple, set)):  # never str() one: an alias bomb or deep nesting lies there
+            out.append(None)
+            problems.append(Problem(i, "type-error", f"a {'mapping' if isinstance(value, dict) else 'list'} is not one value; give one value per cell"))
+            continue
         try:
             out.append(convert(value, date1904))
         except _Coerced as c:
@@ -125,7 +146,10 @@ def _fast_path(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] |
         return _fast_text(values)
     types = set(map(type, values))
     if kind in ("number", "percent", "integer") and types <= {float, int} and values:
-        array = np.asarray(values, dtype=np.float64)
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except OverflowError:  # an int beyond the float range: the per-value road names it
+            return None
         if not np.isfinite(array).all():
             return None
         if kind == "integer":
@@ -146,6 +170,8 @@ def _fast_text(values: Sequence[Any]) -> list[Any] | None:
         return None
     if len(joined) > MAX_TEXT and max(map(len, values)) > MAX_TEXT:
         return None
+    if _XML_ILLEGAL.search(joined) is not None:
+        return None  # the per-value road names the value
     blank = {v for v in set(values) if not v or v.isspace()}
     out = [None if v in blank else v for v in values] if blank else list(values)
     return [v if v is None else _clean_text(v) for v in out] if "\r" in joined else out
@@ -157,10 +183,14 @@ def _integer(value: Any, date1904: bool) -> int:
     if isinstance(value, str):
         number = _number_from_text(value, "integer")
         raise _Coerced(_integer(number, date1904), f"text {value!r} read as the number {number:g}")
-    if isinstance(value, (int, float)) and math.isfinite(value) and float(value).is_integer():
+    if isinstance(value, int) and abs(value) >= MAX_INT:
+        raise _Bad(f"{_short(value)} has more than 15 digits, more than Excel keeps")
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         if abs(value) >= MAX_INT:
             raise _Bad(f"{value!r} has more than 15 digits, more than Excel keeps")
         return int(value)
+    if isinstance(value, int):
+        return value
     raise _Bad(f"{value!r} is not {_TYPE_WORDS['integer']}")
 
 
@@ -170,9 +200,21 @@ def _number(value: Any, date1904: bool) -> float:
     if isinstance(value, str):
         number = _number_from_text(value, "number")
         raise _Coerced(number, f"text {value!r} read as the number {number:g}")
+    if isinstance(value, int) and abs(value) > MAX_NUMBER:
+        raise _Bad(f"{_short(value)} is too large for Excel, which holds numbers up to about 1.8e308")
     if isinstance(value, (int, float)) and math.isfinite(value):
         return round15(float(value))
+    if isinstance(value, float) and math.isinf(value):
+        raise _Bad(f"{value!r} is too large for Excel, which holds numbers up to about 1.8e308")
     raise _Bad(f"{value!r} is not {_TYPE_WORDS['number']}")
+
+
+def _short(number: int) -> str:
+    """A huge integer as a person can read it in one line (str() refuses over 4,300 digits)."""
+    digits = len(str(abs(number))) if abs(number) < 10**4000 else None
+    if digits is not None and digits <= 20:
+        return str(number)
+    return f"a number of {digits:,} digits" if digits is not None else "a number of over 4,000 digits"
 
 
 def _percent(value: Any, date1904: bool) -> float:
@@ -186,19 +228,33 @@ def _percent(value: Any, date1904: bool) -> float:
 def _number_from_text(text: str, kind: str) -> float:
     cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace("_", "")
     if not _NUMBER_TEXT.match(cleaned):
-        raise _Bad(f"{text!r} is not {_TYPE_WORDS[kind]}")
-    return round15(float(cleaned.replace(",", "")))
+        raise _Bad(f"{text[:40]!r} is not {_TYPE_WORDS[kind]}")
+    number = float(cleaned.replace(",", ""))
+    if not math.isfinite(number):
+        raise _Bad(f"{text[:40]!r} is too large for Excel, which holds numbers up to about 1.8e308")
+    return round15(number)
 
 
 def _date(value: Any, date1904: bool) -> dt.date:
+    """The date rule, the same on build and on import: a date column holds whole days.
+
+    A date (or a date-time at midnight, or ISO text) is a date.  A date-time with a time of day is
+    refused, never cut to its day; so is a bare number (``2023``): it may be a year or a serial day,
+    and guessing would change the figure without a word.  ``date1904`` is kept for callers: a
+    date cell arrives as a date already converted by the reader.
+    """
+    if isinstance(value, dt.datetime) and value.time() != dt.time():
+        raise _Bad(
+            f"{value.isoformat(sep=' ')} has a time of day; a date column holds whole days: enter the date alone, e.g. {value.date().isoformat()}"
+        )
     if isinstance(value, dt.date):
         day = value.date() if isinstance(value, dt.datetime) else value
         if day < MIN_DATE:
             raise _Bad(f"{day.isoformat()} is before 1900-03-01, earlier than Excel can hold reliably")
         return day
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 2_958_466:
-        epoch = _EXCEL_EPOCH_1904 if date1904 else _EXCEL_EPOCH_1900
-        raise _Coerced(epoch + dt.timedelta(days=int(value)), f"serial number {value!r} read as a date")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        shown = _short(value) if isinstance(value, int) else f"{value:g}"
+        raise _Bad(f"{shown} is a number, not a date (a year? a serial day?); enter a date such as 2023-06-30")
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -206,15 +262,26 @@ def _date(value: Any, date1904: bool) -> dt.date:
         except ValueError:
             parsed = None
         if parsed is not None and text[10:].strip("T0: ") == "":
+            if parsed < MIN_DATE:
+                raise _Bad(f"{parsed.isoformat()} is before 1900-03-01, earlier than Excel can hold reliably")
             raise _Coerced(parsed, f"text {value!r} read as the date {parsed.isoformat()}")
-    raise _Bad(f"{value!r} is not {_TYPE_WORDS['date']}")
+        if parsed is not None:
+            raise _Bad(f"{value[:40]!r} has a time of day; a date column holds whole days: enter the date alone, e.g. {parsed.isoformat()}")
+    raise _Bad(f"{_quoted(value)} is not {_TYPE_WORDS['date']}")
+
+
+def _quoted(value: Any) -> str:
+    return repr(value[:40] + "...") if isinstance(value, str) and len(value) > 40 else repr(value)
 
 
 def _text(value: Any, date1904: bool) -> str:
     if isinstance(value, str):
-        if len(value) > MAX_TEXT:
-            raise _Bad(f"text of {len(value)} characters is longer than Excel's {MAX_TEXT}")
+        problem = text_problem(value)
+        if problem is not None:
+            raise _Bad(problem)
         return _clean_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**4000:
+        raise _Bad(f"{_short(value)} is too long for a cell; write it as text in quotes, up to {MAX_TEXT:,} characters")
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
@@ -223,7 +290,11 @@ def _text(value: Any, date1904: bool) -> str:
         return value.date().isoformat()
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    problem = text_problem(text)
+    if problem is not None:
+        raise _Bad(problem)
+    return text
 
 
 def _clean_text(value: str) -> str:

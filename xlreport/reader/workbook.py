@@ -27,11 +27,13 @@ from ..errors import FileError, UsageError
 from ..findings import Finding, Report, Severity
 from ..model.dataset import Dataset, Meta
 from ..model.derive import derive
+from ..model.rules import CellNamer, check_rules
 from ..model.validate import check_table
 from ..model.values import coerce_column, is_missing
 from ..spec.loader import load_template
 from ..spec.template import Table, Template
 from ..xlsx import contract
+from ..xlsx.annotate import is_findings_sheet
 from ..xlsx.contract import META_SHEET, Metadata
 from ..xlsx.package import Package, read_package
 from ..xlsx.safety import Limits, check_workbook
@@ -114,6 +116,7 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
             for key, p in check_table(table, typed[table.data], typed):
                 reader.cell_finding(table, located, rows[p.position], key, p.code, p.message, typed[table.data][key].iloc[p.position], p.severity)
             reader.check_derived(table, located, rows, typed[table.data])
+    report.extend(check_rules(spec, typed, _cell_namer(spec, placed, reader._positions)))
     meta = _meta(metadata, path)
     return Dataset(meta, typed, path), report, spec
 
@@ -249,7 +252,7 @@ class _TableReader:
         wanted = {_norm(c.title) for c in table.inputs}
         required = {_norm(c.title) for c in table.inputs if c.required}
         for sheet in self.book.sheet_names:
-            if sheet.startswith("_"):
+            if sheet.startswith("_") or is_findings_sheet(self._sheet(sheet)):  # annotations are not data
                 continue
             for r, row in enumerate(self._sheet(sheet)):
                 present = {_norm(v) for v in row if isinstance(v, str) and v}
@@ -397,6 +400,20 @@ class _TableReader:
                 table=table.name, field=key, value=value,
             )
         )
+
+
+def _cell_namer(spec: Template, placed: dict[str, tuple[_Located, list[int]]], positions: dict[str, dict[str, int]]) -> CellNamer:
+    """Where each value of the typed dataset was read: for rule findings that name every cell."""
+    names = {t.data: t.name for _, t in spec.tables()}
+
+    def name(data: str, i: int, key: str) -> tuple[str, str] | None:
+        index = positions.get(names[data], {}).get(key)
+        if data not in placed or index is None:
+            return None
+        located, rows = placed[data]
+        return located.sheet, a1(located.header_row + 1 + rows[i], located.first_col + index)
+
+    return name
 
 
 def _merge_box(ref: str) -> tuple[tuple[int, int], tuple[int, int]]:

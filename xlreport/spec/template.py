@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..model import expr
+from .checks import Check, check_problems
 
 ColumnType = Literal["integer", "number", "percent", "date", "text", "category"]
 ChartType = Literal["column", "bar", "line", "area", "pie", "doughnut", "scatter"]
@@ -36,6 +37,9 @@ _TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_.]*$"
 _CELL_LIKE = r"[A-Z]{1,3}[0-9]+|R[0-9]*C[0-9]*"
 _CELL = r"^\$?[A-Z]{1,3}\$?[0-9]{1,7}$"
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+MAX_COLUMNS = 16_384  # columns on an Excel sheet
+META_FIELDS = ("title", "subtitle", "period", "publisher", "as_of", "template")  # the dataset's Meta fields
+_FIELD = re.compile(r"\{([^{}]*)\}")
 
 
 class _Model(BaseModel):
@@ -87,6 +91,13 @@ class Column(_Model):
                 expr.parse(value)
             except expr.ExprError as exc:
                 raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _fits_input_help(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 255:
+            raise ValueError(f"description of {len(value):,} characters is longer than the 255 Excel shows as input help; shorten it")
         return value
 
     @model_validator(mode="after")
@@ -185,8 +196,13 @@ class Sheet(_Model):
     @field_validator("name")
     @classmethod
     def _excel_sheet_name(cls, value: str) -> str:
-        if _SHEET_FORBIDDEN.search(value) or value.startswith("'") or value.startswith("_"):
-            raise ValueError(f"sheet name {value!r} may not contain [ ] : * ? / \\ or start with ' or _")
+        if _SHEET_FORBIDDEN.search(value) or value.startswith(("'", "_")) or value.endswith("'"):
+            raise ValueError(f"sheet name {value!r} may not contain [ ] : * ? / \\, start with ' or _, or end with '")
+        units = len(value.encode("utf-16-le", "surrogatepass")) // 2
+        if units > 31:
+            raise ValueError(f"sheet name {value!r} is {units} UTF-16 units long (emoji count as 2); Excel allows 31: shorten it")
+        if value.casefold() == "history":
+            raise ValueError("'History' is a sheet name Excel reserves; choose another")
         return value
 
 
@@ -211,6 +227,7 @@ class Template(_Model):
     example: str | None = None
     properties: Properties = Properties()
     sheets: Annotated[list[Sheet], Field(min_length=1)]
+    checks: list[Check] = []
     path: Path | None = Field(default=None, exclude=True)
 
     def tables(self) -> Iterator[tuple[Sheet, Table]]:
@@ -241,6 +258,8 @@ class _CrossError(ValueError):
 
 
 def _cross_problems(t: Template) -> Iterator[tuple[str, str]]:
+    yield from _text_problems(t.model_dump(exclude={"path"}))
+    yield from _field_problems(t.properties)
     seen_sheets: set[str] = set()
     tables: dict[str, Table] = {}
     for i, sheet in enumerate(t.sheets):
@@ -272,14 +291,54 @@ def _cross_problems(t: Template) -> Iterator[tuple[str, str]]:
                 yield f"{at}.id", f"duplicate chart id {chart.id!r}"
             ids.add(chart.id)
             yield from _chart_problems(chart, tables, at)
+    yield from check_problems(t.checks, data_keys)
+
+
+def _text_problems(data: Any) -> Iterator[tuple[str, str]]:
+    """Every text of the template that no workbook can hold whole (see ``text_problem``)."""
+    from ..model.values import text_problem  # here: values imports this module
+
+    stack: list[tuple[tuple[int | str, ...], Any]] = [((), data)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem is not None:
+                yield key_path(loc), problem
+        elif isinstance(value, dict):
+            stack.extend(((*loc, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
+
+
+def _field_problems(properties: Properties) -> Iterator[tuple[str, str]]:
+    """``{field}`` placeholders must be plain metadata names: no attributes, indexes or positions."""
+    for name, value in properties:
+        for k, text in enumerate(value if isinstance(value, list) else [value]):
+            for found in _FIELD.findall((text or "").replace("{{", "").replace("}}", "")):
+                if found not in META_FIELDS:
+                    fields = ", ".join("{" + f + "}" for f in META_FIELDS)
+                    where = f"properties.{name}" + (f"[{k}]" if isinstance(value, list) else "")
+                    yield where, f"unknown field {{{found}}}; use one of {fields}, or write {{{{ and }}}} for a brace"
 
 
 def _table_problems(table: Table, at: str) -> Iterator[tuple[str, str]]:
     keys = [c.key for c in table.columns]
     names = ", ".join(keys)
+    if len(keys) > MAX_COLUMNS:
+        yield f"{at}.columns", f"{len(keys):,} columns do not fit on a sheet, which holds {MAX_COLUMNS:,}; split the table"
+    first_of: dict[str, int] = {}
     for k, key in enumerate(keys):
-        if keys.index(key) != k:
+        if first_of.setdefault(key, k) != k:
             yield f"{at}.columns[{k}].key", f"duplicate column key {key!r}"
+    headers: dict[str, int] = {}
+    for k, column in enumerate(table.columns):
+        first = headers.setdefault(column.title.casefold(), k)
+        if first != k:
+            yield (
+                f"{at}.columns[{k}].header",
+                f"header {column.title!r} repeats columns[{first}]'s (Excel compares headers ignoring case); give each column its own header",
+            )
     for k, key in enumerate(table.key):
         if key not in keys:
             yield f"{at}.key[{k}]", f"unknown column {key!r}; use one of: {names}"
@@ -360,7 +419,7 @@ def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
         elif error["type"] == "literal_error":
             message = message.replace("Input should be", "must be")
         value = error.get("input")
-        quotable = isinstance(value, (str, int, float)) and repr(value) not in message
+        quotable = isinstance(value, (str, int, float)) and len(repr(value)) <= 80 and repr(value) not in message
         if error["type"] not in ("missing", "extra_forbidden") and quotable:
             message = f"{value!r}: {message}"
         problems.append((key_path(loc) or "(top level)", message))

@@ -10,16 +10,21 @@ cached values without recalculating (FIELD-NOTES).
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
 from .._gc import gc_paused
-from ..atomic import atomic_path
+from ..atomic import atomic_path, remove_stale
 from ..cells import a1, col_name
 from ..model.dataset import Dataset
 from ..model.derive import aggregate, derive
@@ -30,8 +35,10 @@ from ..xlsx import contract
 from ..xlsx.contract import LISTS_SHEET, META_SHEET
 from .charts import make_chart
 from .layout import SheetPlan, TablePlace, plan
+from .limits import check_fits, period_line, property_texts
 from .styles import Styles, display_width
 
+_PARTS_PREFIX = "xlreport-build-"  # + pid: the folder where a large build assembles its parts
 # Up to this many data cells, xlsxwriter assembles the parts in memory instead of in temporary
 # files: about twice as fast for report-sized workbooks, and bounded (some tens of MB of XML).
 IN_MEMORY_CELLS = 500_000
@@ -44,13 +51,25 @@ _WORKBOOK_OPTIONS = {
 
 
 def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_time: dt.datetime) -> Path:
-    """Write ``dataset`` (already bound to ``template``) to ``target`` atomically."""
-    with atomic_path(target) as tmp, gc_paused():
-        cells = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values())
-        options = {**_WORKBOOK_OPTIONS, "in_memory": cells <= IN_MEMORY_CELLS}
+    """Write ``dataset`` (already bound to ``template``) to ``target`` atomically.
+
+    What a sheet cannot hold is refused first (:func:`check_fits`), before any byte is written.
+    Large workbooks assemble their parts in a private temporary folder, removed whatever happens.
+    """
+    check_fits(dataset, template)
+    in_memory = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values()) <= IN_MEMORY_CELLS
+    with atomic_path(target) as tmp, ExitStack() as stack, gc_paused():
+        options: dict[str, Any] = {**_WORKBOOK_OPTIONS, "in_memory": in_memory}
+        if not in_memory:
+            options["tmpdir"] = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{_PARTS_PREFIX}{os.getpid()}-"))
         workbook = xlsxwriter.Workbook(str(tmp), options)
         _ReportWriter(workbook, dataset, template, build_time).write()
-        workbook.close()
+        try:
+            workbook.close()
+        except FileCreateError as exc:  # xlsxwriter wraps the OSError (a full disk...): atomic_path words it
+            cause = exc.args[0] if exc.args else None
+            raise cause if isinstance(cause, OSError) else OSError(errno.EIO, str(exc)) from None
+    remove_stale(Path(tempfile.gettempdir()), _PARTS_PREFIX)  # parts folders of builds killed outright
     return target
 
 
@@ -88,20 +107,7 @@ class _ReportWriter:
     # -- document --------------------------------------------------------------------
 
     def _properties(self) -> None:
-        p = self.template.properties
-        fill = _Filler(self.meta)
-        self.wb.set_properties(
-            {
-                "title": fill(p.title),
-                "subject": fill(p.subject or self.meta["subtitle"]),
-                "author": fill(p.author or self.meta["publisher"]),
-                "company": fill(p.company or self.meta["publisher"]),
-                "keywords": ", ".join(fill(k) for k in p.keywords),
-                "category": fill(p.category or ""),
-                "comments": fill(p.comments or ""),
-                "created": self.build_time,
-            }
-        )
+        self.wb.set_properties({**property_texts(self.template, self.meta), "created": self.build_time})
         for name, value in contract.encode_properties(self.identity).items():
             self.wb.set_custom_property(name, value, "text")
 
@@ -127,9 +133,7 @@ class _ReportWriter:
         ws.write_string(0, 0, self.meta["title"], self.styles.title)
         if self.meta["subtitle"]:
             ws.write_string(1, 0, self.meta["subtitle"], self.styles.subtitle)
-        line = "   ".join(
-            f"{label}: {self.meta[key]}" for label, key in (("Period", "period"), ("Publisher", "publisher"), ("As of", "as_of")) if self.meta[key]
-        )
+        line = period_line(self.meta)
         if line:
             ws.write_string(2, 0, line, self.styles.note)
 
@@ -292,21 +296,6 @@ class _ReportWriter:
             ws.repeat_rows(first.header_row)
             if sheet_plan.sheet.kind == "data":
                 ws.freeze_panes(first.header_row + 1, 0)
-
-
-class _Filler:
-    """``{title}``-style placeholders from the dataset's metadata; unknown fields stay as written."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        self.fields = fields
-
-    def __call__(self, text: str) -> str:
-        return text.format_map(_Keep(self.fields)) if "{" in text else text
-
-
-class _Keep(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 def _rule_text(column: Column) -> str:
