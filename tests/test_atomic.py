@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from xlreport.errors import FileError
 from xlreport.atomic import atomic_path
+from xlreport.errors import FileError
 
 
 def test_the_file_gets_the_umask_mode_not_the_temp_files(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ import xlsxwriter
 
 from tests.capped import run_capped
 from tests.hostile.make_corpus import EXPECTED, make_corpus, sheet_xml
-from xlreport.errors import FileError
 from xlreport.cells import col_name
+from xlreport.errors import FileError
 from xlreport.xlsx.opc import parse_xml
 from xlreport.xlsx.safety import Limits, check_workbook
 from xlreport.xlsx.safety.sheets import _at_most
