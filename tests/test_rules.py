@@ -70,7 +70,8 @@ def run(checks: list[dict[str, Any]], months: list[dict] = MONTHS, figures: list
         "months": pd.DataFrame(months, dtype=object), "figures": pd.DataFrame(figures, dtype=object), "ranking": pd.DataFrame(ranking, dtype=object),
     })
     bound = data.bind(spec)
-    return [[f.severity, f.code, f.path, f.message] for f in check_rules(spec, bound.tables)]
+    report = xlreport.Report(findings=check_rules(spec, bound.tables))
+    return report.flatten(["severity", "code", "path", "message"])
 
 
 def changed(rows: list[dict], index: int, **values: Any) -> list[dict]:

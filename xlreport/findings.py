@@ -180,6 +180,10 @@ class Report:
     def counts(self) -> dict[str, int]:
         return dict(Counter(f.severity for f in self.findings))
 
+    def flatten(self, keys: list[str]) -> list[list[Any]]:
+        """One list per finding with the named attributes (handy in tests)."""
+        return [[getattr(f, k) for k in keys] for f in self.findings]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
