@@ -44,14 +44,18 @@ class Package:
     date1904: bool = False
     custom: dict[str, str] = field(default_factory=dict)
 
-    def formula_and_error_cells(self, sheet: str) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
-        """``(row, col)`` of every formula cell and every error cell of ``sheet``."""
+    def sheet_xml(self, sheet: str) -> bytes:
+        """The XML of ``sheet``'s part, as stored (b"" for a sheet without one); the safety checks bounded its size."""
         part = self.sheet_parts.get(sheet)
         if part is None:
-            return set(), set()
+            return b""
         with open_package(self.path) as package:
             info = package.member(part)
-            data = package.zf.read(info) if info is not None else b""
+            return package.zf.read(info) if info is not None else b""
+
+    def formula_and_error_cells(self, sheet: str) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+        """``(row, col)`` of every formula cell and every error cell of ``sheet``."""
+        data = self.sheet_xml(sheet)
         formulas = {parse_a1(m.group(1).decode()) for m in _FORMULA_CELL.finditer(data)}
         errors = {parse_a1(m.group(1).decode()) for m in _ERROR_CELL.finditer(data)}
         return formulas, errors
