@@ -57,7 +57,7 @@ def test_notes_and_fills_on_cells_that_exist_or_not(seed: Path, tmp_path: Path) 
         Finding("info", "check-skipped", "gap", sheet="Monthly", cell="C40"),  # no row 40
         Finding("warning", "coerced", "second on B8", sheet="Monthly", cell="B8"),
         Finding("error", "missing-table", "no such place", table="Nope"),
-        Finding("error", "x", "renamed sheet", sheet="Gone", cell="A1"),
+        Finding("error", "type-error", "renamed sheet", sheet="Gone", cell="A1"),
     ])
     copy = xlreport.annotate(seed, report, tmp_path / "marked.xlsx")
     book = openpyxl.load_workbook(copy)
@@ -75,7 +75,7 @@ def test_notes_and_fills_on_cells_that_exist_or_not(seed: Path, tmp_path: Path) 
     findings = [[c.value for c in row] for row in book["Findings"].iter_rows(min_row=2)]
     assert [row[:3] for row in findings] == [
         ["error", "check-failed", "'Monthly'!B8"], ["warning", "coerced", "'Monthly'!K4"], ["info", "check-skipped", "'Monthly'!C40"],
-        ["warning", "coerced", "'Monthly'!B8"], ["error", "missing-table", "Nope"], ["error", "x", "'Gone'!A1"],
+        ["warning", "coerced", "'Monthly'!B8"], ["error", "missing-table", "Nope"], ["error", "type-error", "'Gone'!A1"],
     ]
     assert findings[0][4] == "'Monthly'!B8, 'Monthly'!E8"
     assert [c.hyperlink.location for c in book["Findings"]["C"][1:] if c.hyperlink] == ["'Monthly'!B8", "'Monthly'!K4", "'Monthly'!C40", "'Monthly'!B8"]
@@ -93,12 +93,12 @@ def test_comments_already_there_are_kept_and_extended(tmp_path: Path) -> None:
     sheet.write_comment("C1", "their note on C1")
     workbook.add_worksheet("Findings").write("A1", "their own sheet called Findings")
     workbook.close()
-    report = Report(findings=[Finding("error", "e", "ours on C1", sheet="Data", cell="C1"), Finding("error", "e", "ours on B1", sheet="Data", cell="B1")])
+    report = Report(findings=[Finding("error", "type-error", "ours on C1", sheet="Data", cell="C1"), Finding("error", "type-error", "ours on B1", sheet="Data", cell="B1")])
     copy = xlreport.annotate(source, report, tmp_path / "ours.xlsx")
     book = openpyxl.load_workbook(copy)
     assert book.sheetnames == ["Findings 2", "Data", "Findings"]
     notes = {c.coordinate: c.comment.text for row in book["Data"].iter_rows() for c in row if c.comment}
-    assert notes == {"A1": "their note on A1", "C1": "their note on C1\n\nxlreport error (e): ours on C1", "B1": "xlreport error (e): ours on B1"}
+    assert notes == {"A1": "their note on A1", "C1": "their note on C1\n\nxlreport error (type-error): ours on C1", "B1": "xlreport error (type-error): ours on B1"}
     assert book["Findings"]["A1"].value == "their own sheet called Findings"
     before, after = members(source), members(copy)
     vml = next(n for n in before if n.endswith(".vml"))
@@ -139,9 +139,9 @@ def test_a_note_on_an_empty_sheet(tmp_path: Path) -> None:
     workbook = xlsxwriter.Workbook(str(source))
     workbook.add_worksheet("Blank")
     workbook.close()
-    copy = xlreport.annotate(source, Report(findings=[Finding("warning", "w", "look here", sheet="Blank", cell="B2")]), tmp_path / "out.xlsx")
+    copy = xlreport.annotate(source, Report(findings=[Finding("warning", "coerced", "look here", sheet="Blank", cell="B2")]), tmp_path / "out.xlsx")
     blank = openpyxl.load_workbook(copy)["Blank"]
-    assert blank["B2"].comment.text == "xlreport warning (w): look here" and blank["B2"].fill.fgColor.rgb == "FFFFEB9C"
+    assert blank["B2"].comment.text == "xlreport warning (coerced): look here" and blank["B2"].fill.fgColor.rgb == "FFFFEB9C"
 
 
 def test_the_importer_never_reads_a_findings_sheet_as_data(tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_the_importer_never_reads_a_findings_sheet_as_data(tmp_path: Path) -> No
     workbook = xlsxwriter.Workbook(str(source))
     workbook.add_worksheet("Data").write("A1", "the Log table was deleted")
     workbook.close()
-    copy = xlreport.annotate(source, Report(findings=[Finding("error", "e", "a message", sheet="Data", cell="A1")]), tmp_path / "out.xlsx")
+    copy = xlreport.annotate(source, Report(findings=[Finding("error", "type-error", "a message", sheet="Data", cell="A1")]), tmp_path / "out.xlsx")
     data, report = xlreport.read_workbook(copy, template=spec)
     assert report.flatten(["code", "table"]) == [["missing-table", "Log"]]
     assert data.records("log") == []

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from xlreport.atomic import atomic_path
 from xlreport.errors import FileError
-from xlreport.writer.atomic import atomic_path
 
 
 def test_the_file_gets_the_umask_mode_not_the_temp_files(tmp_path: Path) -> None:
@@ -17,7 +17,7 @@ def test_the_file_gets_the_umask_mode_not_the_temp_files(tmp_path: Path) -> None
         # the mode is taken once at import; a fresh import sees this umask
         import importlib
 
-        import xlreport.writer.atomic as atomic
+        import xlreport.atomic as atomic
 
         atomic = importlib.reload(atomic)
         target = tmp_path / "out.txt"

@@ -260,7 +260,7 @@ def test_split_by_an_unknown_column(work: Path) -> None:
         run_batch(jobs, workers=1)
     assert (
         str(caught.value)
-        == "--split-by 'country': no table of template 'sales' has an input column 'country'; use one of: sales.amount, sales.month, sales.region"
+        == "split_by='country': no table of template 'sales' has an input column 'country'; use one of: sales.amount, sales.month, sales.region"
     )
 
 
@@ -285,14 +285,14 @@ def test_one_bad_dataset_among_good_ones(work: Path) -> None:
 
 
 def test_any_exception_is_a_failed_job(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = batch_work.write_workbook
+    real = batch_work.api.write_bound
 
-    def explode(dataset, template, target, *, build_time):  # type: ignore[no-untyped-def]
+    def explode(dataset, template, target):  # type: ignore[no-untyped-def]
         if "south" in dataset.meta.title:
             raise RecursionError("maximum recursion depth exceeded")
-        return real(dataset, template, target, build_time=build_time)
+        return real(dataset, template, target)
 
-    monkeypatch.setattr(batch_work, "write_workbook", explode)
+    monkeypatch.setattr(batch_work.api, "write_bound", explode)
     result = run_batch(_jobs(work, "north", "south", "west"), workers=1)
     assert [(r.name, r.status, r.error) for r in result.results] == [
         ("north", "built", None),

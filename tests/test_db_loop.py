@@ -14,7 +14,7 @@ from tests.libreoffice import libreoffice  # noqa: F401 (fixture)
 from tests.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
 from tests.test_db import SEED, run, seed, set_last_author, url  # noqa: F401 (url is a fixture)
 from xlreport.cells import a1, parse_a1
-from xlreport.reader.package import read_package
+from xlreport.xlsx.package import read_package
 
 SHEET = "Destinations"
 

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 import xlreport
 from tests import libreoffice as lo
 from xlreport.cli import main
-from xlreport.reader.package import read_package
+from xlreport.xlsx.package import read_package
 
 EDITS = [
     {"op": "set_value", "sheet": "Monthly", "cell": "B8", "value": 3890000},  # May: 389,000 with an extra digit

@@ -38,7 +38,7 @@ from defusedxml import ElementTree as SafeET
 import xlreport
 from tests import formula_values
 from tests import libreoffice as lo
-from xlreport.reader.package import read_package
+from xlreport.xlsx.package import read_package
 
 PDFTOTEXT = shutil.which("pdftotext")
 TEMPLATE = xlreport.load_template(xlreport.DEFAULT_TEMPLATE)

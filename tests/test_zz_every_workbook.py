@@ -38,8 +38,8 @@ from tests import formula_values
 from tests import libreoffice as lo
 from tests.conftest import sales_data
 from xlreport.errors import XlreportError
-from xlreport.reader.package import read_package
-from xlreport.reader.safety import check_workbook
+from xlreport.xlsx.package import read_package
+from xlreport.xlsx.safety import check_workbook
 
 MAX_WORKBOOKS = 40
 MAX_BYTES = 2_000_000

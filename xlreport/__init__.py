@@ -6,6 +6,8 @@ The public API::
     path = xlreport.build("data.yaml", template="vehicle-exports", output="out.xlsx")
     dataset = xlreport.load_dataset("data.yaml")
     template = xlreport.load_template("vehicle-exports")
+    result = xlreport.import_workbook("out.xlsx", "edited.yaml")   # what `xlreport import` does
+    changes = xlreport.diff("out.xlsx", "edited.yaml")              # what `xlreport diff` does
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ _EXPORTS = {
     "import_into": ".db.api",
     "init_db": ".db.api",
     "load_db": ".db.api",
+    "example_path": ".api",
     "DataError": ".errors",
     "FileError": ".errors",
     "SpecError": ".errors",
@@ -42,11 +45,14 @@ _EXPORTS = {
     "load_dataset": ".model.dataset",
     "save_dataset": ".model.dataset",
     "read_workbook": ".reader.workbook",
+    "ImportResult": ".reader.api",
+    "import_workbook": ".reader.api",
+    "diff": ".reader.api",
     "available_templates": ".spec.loader",
     "load_template": ".spec.loader",
     "Template": ".spec.template",
 }
-_RENAMED = {"available_templates": "available"}
+_RENAMED = {"available_templates": "available", "diff": "diff_paths"}
 
 
 def __getattr__(name: str) -> Any:
@@ -63,11 +69,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .api import DEFAULT_TEMPLATE, annotate, build, default_dataset_path
+    from .api import DEFAULT_TEMPLATE, annotate, build, default_dataset_path, example_path
     from .db.api import audit_log, batch_from, build_from, dump_db, import_into, init_db, load_db
     from .errors import DataError, FileError, SpecError, TemplateError, UsageError, ValidationError, XlreportError
     from .findings import Finding, Report
     from .model.dataset import Dataset, Meta, load_dataset, save_dataset
+    from .reader.api import ImportResult, import_workbook
+    from .reader.api import diff_paths as diff
     from .reader.workbook import read_workbook
     from .spec.loader import available as available_templates
     from .spec.loader import load_template
@@ -79,6 +87,7 @@ __all__ = [
     "Dataset",
     "FileError",
     "Finding",
+    "ImportResult",
     "Meta",
     "Report",
     "SpecError",
@@ -98,6 +107,9 @@ __all__ = [
     "dump_db",
     "import_into",
     "init_db",
+    "diff",
+    "example_path",
+    "import_workbook",
     "load_dataset",
     "load_db",
     "load_template",

@@ -6,8 +6,6 @@ import datetime as dt
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import UsageError
 from .findings import Report
 from .model.dataset import Dataset, load_dataset
@@ -21,9 +19,16 @@ DEFAULT_OUTPUT_DIR = Path("output")
 
 def default_dataset_path() -> Path:
     """The dataset of the embedded default report (the template's ``example``)."""
-    template = load_template(DEFAULT_TEMPLATE)
-    assert template.path is not None and template.example is not None
-    return template.path.parent / template.example
+    path = example_path(load_template(DEFAULT_TEMPLATE))
+    assert path is not None
+    return path
+
+
+def example_path(template: Template) -> Path | None:
+    """The sample dataset a template names in ``example``, or None."""
+    if template.path is None or template.example is None:
+        return None
+    return Path(os.path.normpath(template.path.parent / template.example))
 
 
 def resolve(dataset: Dataset | str | Path | None, template: Template | str | Path | None) -> tuple[Dataset, Template]:
@@ -34,7 +39,7 @@ def resolve(dataset: Dataset | str | Path | None, template: Template | str | Pat
     name = template if template is not None else data.meta.template
     if name is None:
         raise UsageError(
-            f"no template given and the dataset names none; pass --template (one of: {', '.join(available())}) or set meta.template",
+            f"no template given and the dataset names none; pass template=NAME (one of: {', '.join(available())}) or set meta.template",
             file=data.path,
         )
     if isinstance(name, Template):
@@ -55,7 +60,7 @@ def _template_named_by(data: Dataset, name: str) -> Template:
     except UsageError:
         names = ", ".join(available()) or "none installed"
         raise UsageError(
-            f"unknown template {name!r}; set meta.template to one of: {names}, or pass --template NAME|PATH",
+            f"unknown template {name!r}; set meta.template to one of: {names}, or pass template=NAME|PATH",
             file=data.path,
             where="meta.template",
         ) from None
@@ -89,13 +94,18 @@ def build(
     ``output`` defaults to ``output/<dataset name>.xlsx``.  Everything is checked
     before the first byte is written, and the file appears only when complete.
     """
-    from .writer.workbook import write_workbook
-
     data, spec = resolve(dataset, template)
     target = Path(output) if output is not None else DEFAULT_OUTPUT_DIR / f"{data.stem}.xlsx"
     if target.suffix.lower() != ".xlsx":
         raise UsageError(f"output {str(target)!r} must end in .xlsx")
-    return write_workbook(data, spec, target, build_time=build_time(data))
+    return write_bound(data, spec, target)
+
+
+def write_bound(dataset: Dataset, template: Template, target: Path) -> Path:
+    """Write a dataset already bound to ``template`` (see :func:`resolve`) to ``target``, atomically."""
+    from .writer.workbook import write_workbook
+
+    return write_workbook(dataset, template, target, build_time=build_time(dataset))
 
 
 def annotate(workbook: str | Path, report: Report | None = None, output: str | Path | None = None) -> Path:
@@ -107,9 +117,9 @@ def annotate(workbook: str | Path, report: Report | None = None, output: str | P
     styles, the analyst's own sheets and comments) is carried over byte for byte.  Without
     ``report`` the workbook is imported first; ``output`` defaults to ``<name>-annotated.xlsx``.
     """
-    from .reader.safety import check_workbook
     from .reader.workbook import read_workbook
     from .xlsx.annotate import annotate_workbook
+    from .xlsx.safety import check_workbook
 
     source = Path(workbook)
     if report is None:
@@ -118,10 +128,3 @@ def annotate(workbook: str | Path, report: Report | None = None, output: str | P
         check_workbook(source)
     target = Path(output) if output is not None else source.with_name(f"{source.stem}-annotated.xlsx")
     return annotate_workbook(source, report, target)
-
-
-def dataset_from_frames(title: str, frames: dict[str, pd.DataFrame], **meta: object) -> Dataset:
-    """A dataset built in Python from DataFrames, e.g. ``dataset_from_frames("Sales", {"sales": df})``."""
-    from .model.dataset import Meta
-
-    return Dataset(Meta(title=title, **meta), {k: v.astype(object) for k, v in frames.items()})  # type: ignore[arg-type]

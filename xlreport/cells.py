@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_rowcol_to_cell
 
-__all__ = ["a1", "col_name", "parse_a1", "quote_sheet", "ref", "range_a1"]
+__all__ = ["a1", "col_index", "col_name", "parse_a1", "quote_sheet"]
 
 
 def a1(row: int, col: int, *, absolute: bool = False) -> str:
@@ -17,6 +17,14 @@ def col_name(col: int) -> str:
     return str(xl_col_to_name(col))
 
 
+def col_index(letters: str) -> int:
+    """``"C"`` -> ``2`` (upper-case letters, any length: a file may name a column beyond XFD)."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
 def parse_a1(cell: str) -> tuple[int, int]:
     """``"C5"`` -> ``(4, 2)``; ``$`` signs are ignored."""
     row, col = xl_cell_to_rowcol(cell.replace("$", ""))
@@ -26,14 +34,3 @@ def parse_a1(cell: str) -> tuple[int, int]:
 def quote_sheet(sheet: str) -> str:
     """A sheet name as it must appear in a formula or a message: ``'Sheet 1'``."""
     return "'" + sheet.replace("'", "''") + "'"
-
-
-def ref(sheet: str, row: int, col: int) -> str:
-    """``'Sheet'!C5``: how a cell is named in every message."""
-    return f"{quote_sheet(sheet)}!{a1(row, col)}"
-
-
-def range_a1(first_row: int, col: int, last_row: int, last_col: int | None = None, *, absolute: bool = False) -> str:
-    """``C5:C9`` (or ``C5:E9``) for a block of cells."""
-    end_col = col if last_col is None else last_col
-    return f"{a1(first_row, col, absolute=absolute)}:{a1(last_row, end_col, absolute=absolute)}"

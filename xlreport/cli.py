@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,29 @@ import click
 
 from . import __version__
 from .errors import UsageError, ValidationError, XlreportError
-from .textfiles import DATASET_FORMATS, write_text_atomic
+from .model.formats import SAVE_FORMATS
+from .textfiles import write_text_atomic
 
 # Each command imports what it needs when it runs: `xlreport --help` should not wait for pandas.
+
+
+# How library messages name a parameter (``template=NAME``), and the option that sets it here.
+_FLAGS = {
+    "template": "--template", "base": "--base", "format": "--format", "output": "-o", "force": "--force",
+    "workers": "--jobs", "scheduler": "--scheduler", "collect": "--collect", "split_by": "--split-by",
+}
+_PARAMETER = re.compile(r"(?<![\w.-])(" + "|".join(_FLAGS) + r")=(True\b)?")
+
+
+def flags(message: str) -> str:
+    """A library message as the command line says it: ``pass template=NAME`` -> ``pass --template NAME``."""
+
+    def option(match: re.Match[str]) -> str:
+        flag = _FLAGS[match.group(1)]
+        follows = message[match.end() : match.end() + 1]
+        return flag if match.group(2) or not follows or not (follows.isalnum() or follows in "'\"<|-.") else flag + " "
+
+    return _PARAMETER.sub(option, message)
 
 
 class _Group(click.Group):
@@ -28,7 +49,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except XlreportError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {flags(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("error: interrupted; no output was left half-written", err=True)
@@ -83,13 +104,21 @@ def build(data: Path | None, template: str | None, output: Path | None, pdf: boo
 
 
 @main.command()
-def templates() -> None:
-    """List the available templates, one line each: name, version, description."""
+@click.option("--paths", is_flag=True, help="Print where each template and its sample dataset are instead: name, template file, sample dataset.")
+def templates(paths: bool) -> None:
+    """List the available templates, one line each: name, version, description.
+
+    Templates are looked up in ./templates/ first, then among the shipped ones.
+    """
+    from .api import example_path
     from .spec.loader import available, load_template
 
     for name in available():
         spec = load_template(name)
-        click.echo(f"{spec.name}\t{spec.version}\t{spec.description}")
+        if paths:
+            click.echo(f"{spec.name}\t{spec.path}\t{example_path(spec) or ''}")
+        else:
+            click.echo(f"{spec.name}\t{spec.version}\t{spec.description}")
 
 
 def _template_option(f: Any) -> Any:
@@ -98,8 +127,12 @@ def _template_option(f: Any) -> Any:
 
 @main.command("import")
 @click.argument("workbook", type=click.Path(path_type=Path))
-@click.option("-o", "--output", help="Dataset to write: .yaml, .json, a folder (CSV files), or - for stdout. Default: output/<workbook>.yaml.")
-@click.option("--format", "fmt", type=click.Choice(DATASET_FORMATS), help="Output format, when OUT's suffix does not tell.")
+@click.option(
+    "-o",
+    "--output",
+    help="Dataset to write: .yaml, .json, a folder (CSV files), or - for stdout. Default: output/<workbook>.yaml (output/<workbook>/ for CSV).",
+)
+@click.option("--format", "fmt", type=click.Choice(SAVE_FORMATS), help="Output format, when OUT's suffix does not tell (csv: a folder).")
 @_template_option
 @click.option("--report-json", type=click.Path(path_type=Path), help="Also write every finding as JSON to this file.")
 @click.option("--force", is_flag=True, help="Write the dataset even when there are error findings.")
@@ -119,7 +152,8 @@ def import_(
     formulas, violated consistency rules...) are printed as a table on stderr.
     Exits 1 on error findings, and then writes no dataset unless --force.
     --annotate OUT.xlsx writes the findings back onto a copy of the workbook
-    (notes, fills, a Findings sheet), errors or not.
+    (notes, fills, a Findings sheet), errors or not. Prints the path written;
+    with -o - the dataset goes to stdout and every report to stderr.
 
     With --into URL, the edits (changed cells, inserted and deleted rows) go
     into the database in one transaction instead; a row changed in the database
@@ -133,29 +167,35 @@ def import_(
         if output or fmt or force or changes or base or annotated:
             raise UsageError("--into URL writes to the database; it takes no -o, --format, --force, --changes, --base or --annotate")
         sys.exit(import_into(workbook, into, all_or_nothing, template, report_json))
-    from . import api, views
-    from .model.dataset import dump_dataset, save_dataset
-    from .reader.api import compare_with_base
-    from .reader.workbook import read_workbook_and_template
+    from .reader.api import STDOUT, ImportResult, import_workbook
 
-    dataset, report, spec = read_workbook_and_template(workbook, template)
-    views.print_findings(report)
-    if report_json is not None:
-        write_text_atomic(report_json, report.to_json() + "\n")
-    if changes or base is not None:
-        views.print_changes(compare_with_base(workbook, dataset, base, spec))
-    if annotated is not None:
-        from .xlsx.annotate import annotate_workbook  # the import has checked the file's safety
+    def show(result: ImportResult) -> None:
+        from . import views
 
-        click.echo(f"annotated copy: {annotate_workbook(workbook, report, annotated)}", err=True)
-    if not report.ok and not force:
-        raise ValidationError(f"{report.summary()}; no dataset written (fix the cells above, or use --force)", report, file=workbook)
-    if output == "-":
-        click.echo(dump_dataset(dataset, fmt or "yaml"), nl=False)
-    else:
-        target = Path(output) if output else api.DEFAULT_OUTPUT_DIR / f"{workbook.stem}.{fmt or 'yaml'}"
-        click.echo(str(save_dataset(dataset, target, fmt)))
-    if not report.ok:
+        views.print_findings(result.report)
+        if report_json is not None:
+            write_text_atomic(report_json, result.report.to_json() + "\n")
+        if result.changes is not None:
+            views.print_changes(result.changes, stderr=output == STDOUT)
+        if annotated is not None:
+            from .xlsx.annotate import annotate_workbook  # the import has checked the file's safety
+
+            click.echo(f"annotated copy: {annotate_workbook(workbook, result.report, annotated)}", err=True)
+
+    try:
+        result = import_workbook(workbook, output, fmt, force, base, template=template, changes=changes)
+    except ValidationError as exc:
+        if isinstance(exc.result, ImportResult):
+            show(exc.result)
+        raise
+    show(result)
+    if result.text is not None:
+        click.echo(result.text, nl=False)
+    elif result.output is not None:
+        click.echo(str(result.output))
+        if result.format is not None and result.format.folder:
+            click.echo(f"{result.output}: {result.format.description}", err=True)
+    if not result.ok:
         sys.exit(1)
 
 
@@ -173,7 +213,7 @@ def diff(old: Path, new: Path, template: str | None, as_json: bool) -> None:
     from . import views
     from .reader.api import diff_paths
 
-    result = diff_paths(old, new, template)
+    result = diff_paths(old, new, template)  # xlreport.diff
     if as_json:
         click.echo(result.to_json())
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .reader.findings import Report
+    from .findings import Report
 
 
 class XlreportError(Exception):
@@ -43,11 +43,16 @@ class DataError(SpecError):
 
 
 class ValidationError(XlreportError):
-    """Data breaks its template's rules; ``report`` holds every finding, not only the first."""
+    """Data breaks its template's rules; ``report`` holds every finding, not only the first.
 
-    def __init__(self, message: str, report: Report, *, file: Any = None, where: str | None = None) -> None:
+    ``result`` is what the refused call had made so far, when it has one (an
+    :class:`~xlreport.reader.api.ImportResult` with its changes).
+    """
+
+    def __init__(self, message: str, report: Report, *, file: Any = None, where: str | None = None, result: Any = None) -> None:
         super().__init__(message, file=file, where=where)
         self.report = report
+        self.result = result
 
 
 class UsageError(XlreportError):

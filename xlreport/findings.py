@@ -1,4 +1,10 @@
-"""Findings as data: every problem the importer or validator sees, collected, never raised one by one."""
+"""Findings as data: every problem the importer or validator sees, collected, never raised one by one.
+
+Every finding code is registered in :data:`CODES` with its default severity,
+what it means and the fix; the README's table of codes is :func:`codes_markdown`.
+Rows are always physical Excel rows (1-based); a position among a table's
+rows is a ``position`` (0-based).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,97 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from .cells import quote_sheet
 
 Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+
+
+@dataclass(frozen=True)
+class Code:
+    """One kind of finding: its stable name, default severity, what it means and what to do."""
+
+    name: str
+    severity: Severity
+    description: str
+    fix: str
+
+
+def _register(*rows: tuple[str, Severity, str, str]) -> dict[str, Code]:
+    return {row[0]: Code(*row) for row in rows}
+
+
+# One line per code.  Adding a code: one row here (the README table test then asks for it there).
+CODES: dict[str, Code] = _register(
+    # values, checked on build and import
+    ("type-error", "error", "a value does not fit its column's type", "enter a value of the column's type (see its input help)"),
+    ("coerced", "warning", "text read as a number or date (`287,000`, `53.2%`, a serial)", "none needed; retype it as a number to silence it"),
+    ("required", "error", "a required cell is empty", "enter a value"),
+    ("out-of-range", "error", "a number is below the column's `min` or above its `max`", "enter a value within the range"),
+    ("not-allowed", "error", "a value is not among the column's allowed values or lookup", "choose a value from the list"),
+    ("duplicate-key", "error", "two rows have the same key", "make each row's key unique"),
+    ("error-value", "error", "an input cell holds an error value (`#N/A`, `#DIV/0!`...)", "enter a value"),
+    ("formula-no-value", "error", "an input cell holds a formula saved without its result", "type the value, or recalculate and save the workbook"),
+    ("check-failed", "error", "a consistency rule of the template does not hold (a warning when the rule says so)", "correct the cells it lists"),
+    ("check-skipped", "info", "a consistency rule could not be checked: a value it needs is missing", "fill in the gap to have it checked"),
+    # tables and columns
+    ("missing-table", "error", "a table of the template was not found", "restore the table or its header row"),
+    ("unknown-table", "error", "a dataset table the template does not declare", "rename it to a table of the template, or remove it"),
+    ("missing-column", "error", "a column of the template was not found (a warning for an optional column, read as empty)", "restore the column's header"),
+    ("unknown-column", "error", "a dataset column the template does not declare", "rename it to a column of the template, or remove it"),
+    ("extra-column", "warning", "a column the template does not declare; it was ignored", "remove it, or add it to the template"),
+    ("column-renamed", "warning", "a column's header was renamed; the column was read by its position", "restore the header"),
+    ("outside-table", "error", "a value typed next to a table fits none of its input columns; it was not read", "move it into the table, or delete it"),
+    ("extended-table", "info", "rows or columns typed next to a table were read as part of it", "none needed; extend the table in Excel to silence it"),
+    ("merged-cells", "warning", "merged cells inside a table: only the first cell keeps a value", "unmerge the cells"),
+    # derived cells
+    ("formula-overwritten", "warning", "a derived cell holds a value, or nothing, instead of its formula", "none (it is recomputed); rebuild to restore it"),
+    ("formula-broken", "warning", "a derived cell shows another value than its inputs give", "check the formula"),
+    # the workbook and its template
+    ("meta-invalid", "error", "a field of the `_xlreport` sheet is not valid; the other fields were kept", "restore the field's value"),
+    ("template-version", "warning", "the workbook was built with another version of its template", "rebuild it with the installed template"),
+    ("template-damaged", "warning", "the template copy stored in the workbook is damaged; the installed template was used", "rebuild the workbook"),
+    ("template-modified", "warning", "the stored template differs from the installed one of its version", "none (its rules apply); bump versions on change"),
+    ("conflict", "error", "a value was changed both in the workbook and in the database since the build", "choose one of the two values and import again"),
+    # lint of any workbook
+    ("formula-uncached", "warning", "a formula has no stored result: LibreOffice and readers show 0 or blank", "recalculate and save in Excel or LibreOffice"),
+    ("formula-error-cached", "warning", "a formula's stored result is an error", "fix the formula or its inputs"),
+    ("formula-external", "warning", "a formula refers to another workbook", "replace the link by values"),
+    ("formula-volatile", "info", "a formula uses a volatile function (NOW, TODAY, RAND, OFFSET, INDIRECT)", "use fixed values where possible"),
+    ("formula-prefix", "warning", "a formula uses a function older programs show as `_xlfn.`", "use functions every reader supports"),
+    ("formula-libreoffice", "warning", "a formula LibreOffice computes differently or not at all", "use plain A1 references and common functions"),
+    ("formula-spill", "warning", "a dynamic-array formula spills (readers fail on `#SPILL!`)", "use a fixed-size formula"),
+    ("formula-inconsistent", "warning", "a formula differs from its neighbours in the column", "fill the column's formula down again"),
+    ("number-as-text", "warning", "a number is stored as text", "convert it to a number"),
+    ("date-as-text", "warning", "a date is stored as text", "enter it as a date"),
+    ("text-cut", "warning", "text wider than its cell is cut off on screen or in print", "widen the column or wrap the text"),
+    ("hidden-data", "info", "hidden rows, columns or sheets hold data", "unhide and check them"),
+    ("merged-in-table", "warning", "merged cells inside a table", "unmerge them"),
+    ("table-broken-range", "error", "a table's range does not match its header or data", "resize the table"),
+    ("validation-bypassed", "warning", "a cell breaks its data validation (pasted over)", "enter an allowed value"),
+    ("hyperlinks-limit", "warning", "more hyperlinks on a sheet than Excel keeps (65,530)", "remove links"),
+    ("defined-name-broken", "warning", "a defined name refers to `#REF!` or a missing sheet", "repair or delete the name"),
+    ("print-scale", "info", "the print setup shrinks a sheet until its text is hard to read", "print on more pages or split the sheet"),
+)
+
+
+def codes_markdown() -> str:
+    """The README's table of finding codes, from :data:`CODES`."""
+    lines = ["| code | severity | meaning | fix |", "|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.severity} | {c.description} | {c.fix} |" for c in CODES.values()]
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
 class Finding:
     """One thing worth telling about one place of a workbook or dataset.
 
-    ``code`` is stable and machine-readable (``type-error``, ``out-of-range``...);
-    ``cell`` is A1 notation and ``row`` the physical Excel row, so a person can
-    go straight to the cell; ``path`` is the dataset key path for data files.
+    ``code`` is stable and machine-readable (``type-error``, ``out-of-range``...),
+    one of :data:`CODES`; ``cell`` is A1 notation and ``row`` the physical Excel
+    row (1-based), so a person can go straight to the cell; ``path`` is the
+    dataset key path for data files.
     """
 
     severity: Severity
@@ -41,10 +126,21 @@ class Finding:
             return self.cells
         return [self.where] if self.sheet and self.cell else []
 
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unregistered finding code {self.code!r}; add it to CODES in xlreport/findings.py")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity {self.severity!r} is not one of {', '.join(SEVERITIES)}")
+
+    @classmethod
+    def of(cls, code: str, message: str, severity: Severity | None = None, **where: Any) -> Finding:
+        """A finding with its code's default severity unless ``severity`` is given."""
+        return cls(severity or CODES[code].severity, code, message, **where)
+
     @property
     def where(self) -> str:
         if self.sheet and self.cell:
-            return "'" + self.sheet.replace("'", "''") + "'!" + self.cell
+            return f"{quote_sheet(self.sheet)}!{self.cell}"
         return self.path or self.sheet or self.table or ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,7 +191,7 @@ class Report:
         return {
             "source": self.source,
             "valid": self.ok,
-            "counts": {s: self.counts().get(s, 0) for s in ("error", "warning", "info")},
+            "counts": {s: self.counts().get(s, 0) for s in SEVERITIES},
             "findings": [f.to_dict() for f in self.findings],
         }
 

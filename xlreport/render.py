@@ -8,8 +8,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .atomic import atomic_path, terminate_as_exit
 from .errors import FileError, UsageError
-from .writer.atomic import atomic_path, terminate_as_exit
 
 TIMEOUT = 180
 

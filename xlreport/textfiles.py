@@ -10,8 +10,6 @@ import yaml
 
 from .errors import FileError
 
-DATASET_FORMATS = ("yaml", "json", "csv")  # what a dataset can be saved as
-
 # libyaml's parser when PyYAML was built with it: the same safe subset, several times faster.
 _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -138,7 +136,7 @@ def _yaml_hint(problem: str) -> str:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` through a temporary file beside ``path``, then rename."""
-    from .writer.atomic import atomic_path
+    from .atomic import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -42,9 +42,9 @@ def print_findings(report: Report, console: Console | None = None) -> None:
     console.print(table)
 
 
-def print_changes(changes: Changes, console: Console | None = None) -> None:
-    """Changes as a table, or one line saying there are none or that the base is unknown."""
-    console = console or console_for()
+def print_changes(changes: Changes, console: Console | None = None, *, stderr: bool = False) -> None:
+    """Changes as a table, or one line saying there are none or that the base is unknown (on stderr when stdout carries data)."""
+    console = console or console_for(stderr=stderr)
     if not changes.base_known:
         console.print("The data differs from what was built, but the base dataset is unknown: pass --base DATA to list the changes.", soft_wrap=True)
         return

@@ -2,7 +2,7 @@
 
 Every file is named ``*.xlsx`` whatever it really is, as an upload would be.  ``EXPECTED`` maps
 each file name to a keyword that ``check_workbook``'s refusal must contain, or to ``"ok"`` for
-the files it must accept; ``KINDS`` maps each name to what ``sniff`` must say.  Nothing is
+the files it must accept; ``KINDS`` says what each file really is.  Nothing is
 cached: tests generate the corpus into a temporary directory (about 3 s, 15 MB on disk).
 
 Usage: ``python tests/hostile/make_corpus.py OUTDIR``
@@ -23,7 +23,7 @@ from pathlib import Path
 import xlsxwriter
 
 EXPECTED: dict[str, str] = {}  # file name -> keyword of the refusal, or "ok"
-KINDS: dict[str, str] = {}  # file name -> sniff() result
+KINDS: dict[str, str] = {}  # file name -> what it really is (xlsx, xls, ods, zip...)
 _BUILDERS: dict[str, Callable[[Path, bytes], None]] = {}
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -43,7 +43,7 @@ def make_corpus(outdir: str | Path) -> dict[str, str]:
 
 
 def case(name: str, expect: str, kind: str) -> Callable[[Callable[[Path, bytes], None]], None]:
-    """Register a builder for one corpus file, with what check_workbook and sniff must say."""
+    """Register a builder for one corpus file, with what check_workbook must say and what the file really is."""
 
     def register(build: Callable[[Path, bytes], None]) -> None:
         EXPECTED[name] = expect

@@ -28,13 +28,13 @@ def run_dask(items: Sequence[Item], scheduler: Any, *, collect: bool, on_result:
     try:
         from distributed import Client, as_completed
     except ImportError:
-        raise UsageError("--scheduler needs Dask; install it with: pip install 'xlreport[dask]'") from None
+        raise UsageError("scheduler=ADDRESS needs Dask; install it with: pip install 'xlreport[dask]'") from None
     own = not isinstance(scheduler, Client)
     if own:
         try:
             client = Client(str(scheduler), timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"cannot reach the Dask scheduler at {str(scheduler)!r} ({exc}); check --scheduler") from None
+            raise UsageError(f"cannot reach the Dask scheduler at {str(scheduler)!r} ({exc}); check scheduler=") from None
     else:
         client = scheduler
     batch = uuid.uuid4().hex[:12]

@@ -116,7 +116,7 @@ def split_tables(template: Template, split_by: str) -> tuple[str, tuple[str, ...
             found.append(table.data)
     if not found:
         candidates = sorted({f"{t.data}.{c.key}" for _, t in template.tables() for c in t.inputs if not table_key or table_key in (t.data, t.name)})
-        raise UsageError(f"--split-by {split_by!r}: no table of template {template.name!r} has an input column {column!r}; use one of: {', '.join(candidates)}")
+        raise UsageError(f"split_by={split_by!r}: no table of template {template.name!r} has an input column {column!r}; use one of: {', '.join(candidates)}")
     return column, tuple(found[:1])
 
 

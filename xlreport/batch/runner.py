@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from ..atomic import atomic_path
 from ..errors import FileError, UsageError
-from ..writer.atomic import atomic_path
 from .jobs import Job, expand_jobs
 from .results import BatchResult, JobResult
 from .work import read_identity, remove_leftovers, run_job
@@ -67,9 +67,9 @@ def run_batch(
     """
     start = time.perf_counter()
     if collect and scheduler is None:
-        raise UsageError("--collect needs --scheduler: it brings workbooks back from Dask workers on other machines")
+        raise UsageError("collect=True needs scheduler=: it brings workbooks back from Dask workers on other machines")
     if workers is not None and workers < 1:
-        raise UsageError(f"--jobs {workers}: give at least 1 worker")
+        raise UsageError(f"workers={workers}: give at least 1 worker")
     planned = expand_jobs(jobs)
     results: list[JobResult | None] = [None] * len(planned)
     todo: list[Item] = []

@@ -1,7 +1,7 @@
 """One job's work, done in a worker (a local process or a Dask worker): load, bind, compare, build.
 
-It calls the same steps as :func:`xlreport.api.build` (``resolve``, then the
-writer with ``build_time``), binding once: the bound dataset's hash decides
+It calls the same steps as :func:`xlreport.api.build` (``resolve``, then
+:func:`~xlreport.api.write_bound`), binding once: the bound dataset's hash decides
 whether the existing output is current, and the same bound dataset is written.
 """
 
@@ -10,31 +10,23 @@ from __future__ import annotations
 import glob
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-from defusedxml import ElementTree as SafeET
 from pydantic import ValidationError as PydanticValidationError
 
 from .. import api
 from .._gc import gc_paused
 from ..errors import DataError, XlreportError
 from ..model.dataset import Dataset, Meta, load_dataset
-from ..reader.package import custom_properties
 from ..spec.loader import available, load_template
 from ..spec.template import Template
-from ..textfiles import load_yaml
-from ..writer.workbook import FORMAT_VERSION, write_workbook
+from ..xlsx import contract
+from ..xlsx.opc import read_custom_properties
 from .jobs import Job, Split
 from .results import JobResult
 
-IDENTITY_KEYS = ("format", "template", "template_version", "dataset_hash")
-_CUSTOM_PART = "docProps/custom.xml"
-_MAX_CUSTOM_PART = 1 << 20  # a real one is ~1 KB; a bigger one is not ours
-_CLoader = getattr(yaml, "CSafeLoader", None)
 _TEMPLATES: dict[tuple[str, int | None], Template] = {}
 
 
@@ -64,18 +56,17 @@ def _build(job: Job, recorded: dict[str, str] | None, collect: bool, result: Cal
     dataset, template = load_job(job)
     if recorded is not None and recorded == identity(dataset, template):
         return result("skipped")
-    moment = api.build_time(dataset)
     if not collect:
-        write_workbook(dataset, template, job.output, build_time=moment)
+        api.write_bound(dataset, template, job.output)
         return result("built")
     with tempfile.TemporaryDirectory(prefix="xlreport-batch-") as folder:
-        path = write_workbook(dataset, template, Path(folder) / job.output.name, build_time=moment)
+        path = api.write_bound(dataset, template, Path(folder) / job.output.name)
         return result("built", data=path.read_bytes())
 
 
 def load_job(job: Job) -> tuple[Dataset, Template]:
     """The job's dataset, with its metadata overrides, bound to its template, and cut to its split."""
-    data = _load_dataset(job.dataset)
+    data = load_dataset(job.dataset)
     if job.meta:
         try:
             meta = Meta.model_validate({**data.meta.model_dump(), **job.meta})
@@ -106,7 +97,7 @@ class _Bound(Dataset):
 
 def identity(dataset: Dataset, template: Template) -> dict[str, str]:
     """What the writer records about a build, as compared for skipping (see :func:`read_identity`)."""
-    return {"format": FORMAT_VERSION, "template": template.name, "template_version": template.version, "dataset_hash": dataset.hash()}
+    return contract.identity(template.name, template.version, dataset.hash())
 
 
 def read_identity(path: Path) -> dict[str, str] | None:
@@ -115,24 +106,14 @@ def read_identity(path: Path) -> dict[str, str] | None:
     Reads only ``docProps/custom.xml`` (no sheet is parsed); anything missing,
     damaged, oversized or not made by xlreport gives None, i.e. "rebuild".
     """
-    try:
-        with zipfile.ZipFile(path) as zf:
-            info = zf.getinfo(_CUSTOM_PART)
-            if info.file_size > _MAX_CUSTOM_PART:
-                return None
-            root = SafeET.fromstring(zf.read(info), forbid_dtd=True)
-    except Exception:  # missing, not a zip, no custom part, bad XML: all mean "not current"
-        return None
-    values = {name.removeprefix("xlreport."): text for name, text in custom_properties(root).items() if name.startswith("xlreport.")}
-    if not all(k in values for k in IDENTITY_KEYS):
-        return None
-    return {k: values[k] for k in IDENTITY_KEYS}
+    custom = read_custom_properties(path)
+    return None if custom is None else contract.recorded_identity(custom)
 
 
 def remove_leftovers(job: Job) -> None:
     """Remove the temporary file of a build whose process was killed (atomic writes clean up only if alive).
 
-    The names are :func:`xlreport.writer.atomic.atomic_path`'s: ``.<name>.<random>.tmp``
+    The names are :func:`xlreport.atomic.atomic_path`'s: ``.<name>.<random>.tmp``
     beside the output.  Only this job writes that output, so its leftovers are its own.
     """
     for leftover in job.output.parent.glob(f".{glob.escape(job.output.name)}.*.tmp"):
@@ -152,21 +133,6 @@ def _part(dataset: Dataset, split: Split) -> Dataset:
 
 def _same(a: Any, b: Any) -> bool:
     return a is None if b is None else (a is not None and bool(a == b))
-
-
-def _load_dataset(path: Path) -> Dataset:
-    """:func:`load_dataset`, parsing YAML with libyaml when present (~10x faster, same types).
-
-    Anything libyaml refuses goes through :func:`load_dataset` again, so errors
-    are always the canonical ones.
-    """
-    if _CLoader is not None and path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            document = load_yaml(path.read_text(encoding="utf-8"), _CLoader)
-        except Exception:
-            return load_dataset(path)
-        return Dataset.from_dict(document, path=path)
-    return load_dataset(path)
 
 
 def _template(name: str) -> Template:

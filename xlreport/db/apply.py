@@ -39,7 +39,7 @@ from .store import Rows, open_schema, read_rows
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from ..reader.package import Package
+    from ..xlsx.package import Package
 
 
 @dataclass
@@ -77,8 +77,8 @@ def import_into(
 
 
 def _import(path: Path, url: str | Path, all_or_nothing: bool, template: str | Path | Template | None) -> ImportResult:
-    from ..reader.package import read_package
     from ..reader.workbook import read_workbook_and_template, recorded_values
+    from ..xlsx.package import read_package
 
     dataset, report, spec = read_workbook_and_template(path, template)
     if not report.ok:

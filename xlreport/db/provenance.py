@@ -5,24 +5,19 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from defusedxml import ElementTree as SafeET
-
-_DC = "{http://purl.org/dc/elements/1.1/}"
-_CP = "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}"
+from ..errors import FileError
+from ..xlsx.opc import open_package
 
 
 def last_author(path: Path) -> str | None:
     """The workbook's last author, or None when it records none (the file has passed the safety checks)."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            if "docProps/core.xml" not in zf.namelist():
-                return None
-            root = SafeET.fromstring(zf.read("docProps/core.xml"), forbid_dtd=True)
-    except (zipfile.BadZipFile, SafeET.ParseError, ValueError):
+        with open_package(path) as package:
+            core = package.core_properties()
+    except (zipfile.BadZipFile, FileError, ValueError):
         return None
-    for tag in (f"{_CP}lastModifiedBy", f"{_DC}creator"):
-        element = root.find(tag)
-        text = (element.text or "").strip() if element is not None else ""
+    for name in ("lastModifiedBy", "creator"):
+        text = core.get(name, "").strip()
         if text:
             return text
     return None

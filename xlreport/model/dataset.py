@@ -8,10 +8,8 @@ never 0.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import math
 import re
@@ -21,19 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from ..errors import DataError, FileError, UsageError, ValidationError
+from ..errors import DataError, FileError, ValidationError
 from ..findings import Finding, Report
 from ..spec.template import Table, Template, key_path
-from ..textfiles import DATASET_FORMATS, read_document, write_text_atomic
 from .validate import check_table
 from .values import coerce_column, column_lists, is_missing, text_problem
 
 SPECIAL_TABLES = ("sources", "key_figures")
-_TABLE_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class Meta(BaseModel):
@@ -78,10 +73,6 @@ class Dataset:
     @property
     def sources(self) -> pd.DataFrame:
         return self.tables.get("sources", pd.DataFrame(columns=["id", "name", "description", "link"]))
-
-    @property
-    def key_figures(self) -> pd.DataFrame:
-        return self.tables.get("key_figures", pd.DataFrame())
 
     @property
     def stem(self) -> str:
@@ -182,7 +173,7 @@ class Dataset:
                 continue
             values, problems = coerce_column(given_columns[column.key], column, strict_text=False)
             for p in problems:
-                report.add(self._finding(name, p.row, column.key, p.code, p.message))
+                report.add(self._finding(name, p.position, column.key, p.code, p.message))
             out[column.key] = values
         return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(frame)))
 
@@ -192,9 +183,9 @@ class Dataset:
         for key, p in check_table(spec, typed[name], typed):
             if key in absent and p.code == "required":
                 continue  # reported once, as the missing column, not again for every row
-            if p.code == "required" and wrong and (self._finding(name, p.row, key, "", "").path, key) in wrong:
+            if p.code == "required" and wrong and (self._finding(name, p.position, key, "required", "").path, key) in wrong:
                 continue  # the value was there, of the wrong type: reported once, as that
-            report.add(self._finding(name, p.row, key, p.code, p.message))
+            report.add(self._finding(name, p.position, key, p.code, p.message))
 
     def _file(self, table: str | None) -> Path | None:
         origin = self.origins.get(table or "")
@@ -252,77 +243,39 @@ def load_dataset(path: str | Path) -> Dataset:
     A folder holds ``dataset.yaml`` (meta, and optionally sources, key_figures
     and tables) and one ``<table>.csv`` per table.  CSV cells are read as text
     and typed later against the template, so ``00123`` stays ``00123`` in text
-    columns.
+    columns.  The formats are :data:`xlreport.model.formats.FORMATS`.
     """
+    from .formats import format_of, suffixes_text
+
     path = Path(path)
-    if path.is_dir():
-        return _load_folder(path)
-    if path.suffix.lower() == ".csv":
-        frame = _read_csv(path)
-        name = safe_stem(path.stem).replace("-", "_")
-        return Dataset(Meta(title=path.stem), {name: frame}, path, {name: (path, "csv")})
-    if path.suffix.lower() not in (".yaml", ".yml", ".json"):
+    fmt = format_of(path) if path.is_dir() or path.suffix else None
+    if fmt is None or (fmt.folder and not path.is_dir()):
         if not path.exists():
             raise FileError("file not found; check the path", file=path)
-        raise FileError("unsupported dataset type; use .yaml, .yml, .json, .csv or a folder of CSV files", file=path)
-    return Dataset.from_dict(read_document(path), path=path)
-
-
-def _load_folder(folder: Path) -> Dataset:
-    header = next((folder / n for n in ("dataset.yaml", "dataset.yml", "dataset.json") if (folder / n).exists()), None)
-    if header is None:
-        raise FileError("a dataset folder needs a dataset.yaml with its meta; add one", file=folder)
-    dataset = Dataset.from_dict(read_document(header), path=header)
-    for table_file in sorted(folder.glob("*.csv")):
-        name = table_file.stem
-        if not _TABLE_KEY.match(name):
-            raise DataError("CSV file names must be table keys (lowercase letters, digits, _); rename it", file=table_file)
-        if name in dataset.tables:
-            raise DataError(f"table {name!r} is given twice, here and in {header.name}; keep one", file=table_file)
-        dataset.tables[name] = _read_csv(table_file)
-        dataset.origins[name] = (table_file, "csv")
-    dataset.path = folder
-    return dataset
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8").astype(object)
-    except FileNotFoundError:
-        raise FileError("file not found; check the path", file=path) from None
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise FileError(f"unreadable CSV ({reason}); save it as UTF-8 CSV with a header row", file=path) from None
+        raise FileError(f"unsupported dataset type; use {suffixes_text()}", file=path)
+    return fmt.load(path)
 
 
 def dump_dataset(dataset: Dataset, fmt: str) -> str:
-    """The dataset as YAML or JSON text (the shape :func:`load_dataset` reads)."""
-    data = dataset.to_dict()
-    if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    """The dataset as the text of one file in format ``fmt`` (``yaml`` or ``json``: what :func:`load_dataset` reads)."""
+    from .formats import dump_format
+
+    found = dump_format(fmt)
+    assert found.dump is not None  # dump_format checked it
+    return found.dump(dataset)
 
 
 def save_dataset(dataset: Dataset, path: str | Path, fmt: str | None = None) -> Path:
     """Write ``dataset`` as YAML, JSON or a folder of CSV files (by ``fmt`` or the suffix).
 
-    Files are written atomically; a CSV folder gets ``dataset.yaml`` (the meta)
-    and one ``<table>.csv`` per table.
+    Files are written atomically, and a CSV folder is swapped in whole: a
+    failure leaves what was at ``path`` as it was.  A CSV folder gets
+    ``dataset.yaml`` (the meta) and one ``<table>.csv`` per table.
     """
+    from .formats import save_format
+
     path = Path(path)
-    fmt = fmt or {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(path.suffix.lower(), "csv" if not path.suffix else "")
-    if fmt not in DATASET_FORMATS:
-        raise UsageError(f"cannot tell the format of {str(path)!r}; use a .yaml, .json or folder path, or --format yaml|json|csv")
-    if fmt != "csv":
-        write_text_atomic(path, dump_dataset(dataset, fmt))
-        return path
-    path.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path / "dataset.yaml", yaml.safe_dump({"meta": dataset.to_dict()["meta"]}, sort_keys=False, allow_unicode=True))
-    for name in dataset.tables:
-        buffer = io.StringIO()
-        records = dataset.records(name)
-        writer = csv.DictWriter(buffer, fieldnames=[str(c) for c in dataset.tables[name].columns], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in records)
-        write_text_atomic(path / f"{name}.csv", buffer.getvalue())
+    found = save_format(path, fmt)
+    assert found.save is not None  # save_format checked it
+    found.save(dataset, path)
     return path

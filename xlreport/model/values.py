@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..findings import Severity
 from ..spec.template import Column
 
 MAX_TEXT = 32_767
@@ -37,10 +38,12 @@ _TYPE_WORDS = {
 
 
 class Problem(NamedTuple):
-    row: int
+    """A value's problem; ``position`` is 0-based among the table's rows (not an Excel row)."""
+
+    position: int
     code: str
     message: str
-    severity: str = "error"
+    severity: Severity = "error"
 
 
 class _Bad(Exception):

@@ -17,8 +17,8 @@ from ..findings import Finding
 from ..model.derive import derive
 from ..model.values import is_missing
 from ..spec.template import Table
+from ..xlsx.marks import Marks
 from .located import Located
-from .marks import Marks
 from .tables import TableReader
 
 REL_TOLERANCE = 1e-9

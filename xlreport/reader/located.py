@@ -18,7 +18,7 @@ from ..cells import a1, col_name
 from ..findings import Finding, Report
 from ..model.values import is_missing
 from ..spec.template import Table
-from .marks import Marks
+from ..xlsx.marks import Marks
 
 
 @dataclass

@@ -9,53 +9,23 @@ is a ``template-modified`` warning.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from ..cells import a1
 from ..errors import UsageError
 from ..findings import Finding, Report
 from ..model.dataset import Meta
 from ..spec.loader import available, load_template
 from ..spec.template import Template
-from ..writer.workbook import META_SHEET
-
-
-@dataclass
-class Metadata:
-    """What the builder recorded in the ``_xlreport`` sheet and the custom properties."""
-
-    values: dict[str, str]
-    tables: dict[str, dict[str, str]]
-    cells: dict[str, str] = field(default_factory=dict)  # key -> the A1 cell of its value on the sheet
-
-    @property
-    def known(self) -> bool:
-        return bool(self.values.get("template"))
+from ..xlsx import contract
+from ..xlsx.contract import META_SHEET, Metadata
 
 
 def parse_metadata(custom: dict[str, str], rows: list[list[Any]] | None) -> Metadata:
     """The recorded facts, from the custom properties and the ``_xlreport`` sheet's cells (if any)."""
-    values = {k.removeprefix("xlreport."): v for k, v in custom.items() if k.startswith("xlreport.")}
-    tables: dict[str, dict[str, str]] = {}
-    cells: dict[str, str] = {}
-    header: list[str] | None = None
-    for r, raw in enumerate(rows or []):
-        row = [text(v) for v in raw]
-        if not any(row):
-            continue
-        if row[0] == "table":
-            header = row
-        elif header is not None:
-            record = dict(zip(header, row, strict=False))
-            tables[record["table"]] = record
-        elif row[0] != "key" and len(row) > 1:
-            values.setdefault(row[0], row[1])
-            cells.setdefault(row[0], a1(r, 1))
-    return Metadata(values, tables, cells)
+    return contract.decode_metadata(custom, None if rows is None else [[text(v) for v in row] for row in rows])
 
 
 def text(value: Any) -> str:

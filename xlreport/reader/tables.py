@@ -22,12 +22,12 @@ from ..findings import Finding, Report
 from ..model.values import coerce_column, is_missing
 from ..spec.template import Table
 from ..xlsx.annotate import is_findings_sheet
+from ..xlsx.marks import Marks, SheetXml
+from ..xlsx.package import Package, TablePart
+from ..xlsx.safety import Limits
 from .columns import FAST_ROWS, read_columns
 from .located import Located, blank, extend, norm
-from .marks import Marks, SheetXml
 from .metadata import Metadata, text
-from .package import Package, TablePart
-from .safety import Limits
 
 
 def sheet_cells(book: calamine.CalamineWorkbook, sheet: str, path: Path) -> list[list[Any]]:
@@ -60,7 +60,7 @@ class TableReader:
         """The sheet's XML facts, read once (one sheet kept at a time, like the cells)."""
         if sheet not in self._xml:
             self._xml.clear()
-            self._xml[sheet] = SheetXml(self.package.path, self.package.sheet_parts.get(sheet))
+            self._xml[sheet] = SheetXml(self.package.sheet_xml(sheet))
         return self._xml[sheet]
 
     def marks(self, sheet: str) -> Marks:
@@ -185,7 +185,7 @@ class TableReader:
             raw = columns[index]
             values, problems = coerce_column(raw, column, strict_text=True, date1904=self.package.date1904, normalize=False)
             for p in problems:
-                self.cell_finding(table, located, keep[p.row], column.key, p.code, p.message, raw[p.row], p.severity, index)
+                self.cell_finding(table, located, keep[p.position], column.key, p.code, p.message, raw[p.position], p.severity, index)
             out[column.key] = values
         self._merged(table, located)
         return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(keep))), keep

@@ -1,7 +1,7 @@
 """Reading an edited report workbook back into a dataset, with findings for every cell.
 
 The safety checks run first; then python-calamine reads the values (fast) and
-:mod:`.package` gives the few structural facts it does not (custom properties,
+:mod:`xlreport.xlsx.package` gives the few structural facts it does not (custom properties,
 the date system, the tables), and :mod:`.marks` which cells hold formulas or
 errors.  Tables are found as :mod:`.tables` says; rows typed below a table
 join it (:mod:`.located`).  Nothing is ever evaluated: derived columns are
@@ -23,12 +23,12 @@ from ..model.dataset import Dataset
 from ..model.rules import CellNamer, check_rules
 from ..model.validate import check_table
 from ..spec.template import Template
-from ..writer.workbook import META_SHEET
+from ..xlsx.contract import META_SHEET
+from ..xlsx.package import Package, read_package
+from ..xlsx.safety import Limits, check_workbook
 from .checks import check_derived, check_inputs, check_totals
 from .located import Located
 from .metadata import Metadata, choose_template, parse_metadata, read_meta
-from .package import Package, read_package
-from .safety import Limits, check_workbook
 from .tables import TableReader, sheet_cells
 
 __all__ = ["read_template", "read_workbook", "read_workbook_and_template", "recorded_hash"]
@@ -80,7 +80,7 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
         if table.data in placed:
             located, rows = placed[table.data]
             for key, p in check_table(table, typed[table.data], typed):
-                reader.cell_finding(table, located, rows[p.row], key, p.code, p.message, typed[table.data][key].iloc[p.row], p.severity)
+                reader.cell_finding(table, located, rows[p.position], key, p.code, p.message, typed[table.data][key].iloc[p.position], p.severity)
             marks = reader.marks(located.sheet)
             check_inputs(reader, table, located, marks)
             check_derived(reader, table, located, rows, typed[table.data], marks)

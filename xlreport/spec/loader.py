@@ -14,12 +14,16 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def template_dirs() -> list[Path]:
-    """Where named templates live: the wheel's copy, or the source tree's ``templates/``."""
-    return [d for d in (_PACKAGE / "templates", _PACKAGE.parent / "templates") if d.is_dir()]
+    """Where named templates live, first match wins: ``./templates/``, then the wheel's copy or the source tree's."""
+    found: list[Path] = []
+    for folder in (Path.cwd() / "templates", _PACKAGE / "templates", _PACKAGE.parent / "templates"):
+        if folder.is_dir() and all(not folder.samefile(f) for f in found):
+            found.append(folder)
+    return found
 
 
 def available() -> dict[str, Path]:
-    """Every named template that can be found, by name."""
+    """Every named template that can be found, by name (one in ``./templates/`` first)."""
     found: dict[str, Path] = {}
     for folder in template_dirs():
         for path in sorted(folder.glob("*.yaml")):

@@ -25,23 +25,21 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
 from .._gc import gc_paused
+from ..atomic import atomic_path, remove_stale
 from ..cells import a1, col_name
 from ..model.dataset import Dataset
 from ..model.derive import aggregate, derive
 from ..model.expr import AGGREGATES
 from ..model.values import column_lists, excel_serial
 from ..spec.template import Column, Template
-from .atomic import atomic_path, remove_stale
+from ..xlsx import contract
+from ..xlsx.contract import LISTS_SHEET, META_SHEET
 from .charts import make_chart
 from .layout import SheetPlan, TablePlace, plan
 from .limits import check_fits, period_line, property_texts
 from .styles import Styles, display_width
 
-META_SHEET = "_xlreport"
-LISTS_SHEET = "_lists"
-FORMAT_VERSION = "1"
 _PARTS_PREFIX = "xlreport-build-"  # + pid: the folder where a large build assembles its parts
-SPEC_CHUNK = 30_000  # the template travels inside the workbook, in cells under 32,767 characters
 # Up to this many data cells, xlsxwriter assembles the parts in memory instead of in temporary
 # files: about twice as fast for report-sized workbooks, and bounded (some tens of MB of XML).
 IN_MEMORY_CELLS = 500_000
@@ -95,14 +93,9 @@ class _ReportWriter:
         self.values: dict[str, dict[str, list[Any]]] = {}  # table name -> column key -> values as written
         self.meta = dataset.meta.fields()
         self.extra_meta: list[tuple[str, str]] = []
-        self.identity = {
-            "format": FORMAT_VERSION,
-            "template": template.name,
-            "template_version": template.version,
-            "dataset_hash": dataset.hash(),
-            "build_time": build_time.isoformat(),
-            "generator": f"xlreport {__version__}",
-        }
+        self.identity = contract.identity(
+            template.name, template.version, dataset.hash(), build_time=build_time.isoformat(), generator=f"xlreport {__version__}"
+        )
 
     def write(self) -> None:
         self._properties()
@@ -123,8 +116,8 @@ class _ReportWriter:
 
     def _properties(self) -> None:
         self.wb.set_properties({**property_texts(self.template, self.meta), "created": self.build_time})
-        for name, value in self.identity.items():
-            self.wb.set_custom_property(f"xlreport.{name}", value, "text")
+        for name, value in contract.encode_properties(self.identity).items():
+            self.wb.set_custom_property(name, value, "text")
 
     # -- sheets ----------------------------------------------------------------------
 
@@ -262,16 +255,12 @@ class _ReportWriter:
 
     def _write_meta(self, ws: Worksheet) -> None:
         """Everything the importer needs, in cells of a hidden sheet (survives a LibreOffice save)."""
-        rows: list[list[str]] = [["key", "value"]]
-        rows += [[k, v] for k, v in self.identity.items()]
-        rows += [[f"meta.{k}", v] for k, v in self.meta.items()]
         spec = self.template.model_dump_json(exclude={"path"}, exclude_defaults=True)
-        rows += [[f"template_spec.{i // SPEC_CHUNK + 1}", spec[i : i + SPEC_CHUNK]] for i in range(0, len(spec), SPEC_CHUNK)]
-        rows += [[k, v] for k, v in self.extra_meta]
-        rows += [[], ["table", "data", "sheet", "header", "columns", "rows"]]
-        for place in self.places.values():
-            keys = ",".join(c.key for c in place.table.columns)
-            rows.append([place.table.name, place.table.data, place.sheet, a1(place.header_row, place.first_col), keys, str(place.data_len)])
+        placed = [
+            contract.PlacedTable(p.table.name, p.table.data, p.sheet, a1(p.header_row, p.first_col), [c.key for c in p.table.columns], p.data_len)
+            for p in self.places.values()
+        ]
+        rows = contract.meta_rows(self.identity, self.meta, spec, placed, self.extra_meta)
         for r, cells in enumerate(rows):
             for c, text in enumerate(cells):
                 ws.write_string(r, c, text, self.styles.meta_key if r == 0 else None)

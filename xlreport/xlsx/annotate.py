@@ -25,10 +25,11 @@ from xml.sax.saxutils import quoteattr
 
 from defusedxml import ElementTree as SafeET
 
+from ..atomic import atomic_path
 from ..errors import FileError, UsageError
 from ..findings import Finding, Report
-from ..writer.atomic import atomic_path
 from . import notes as parts
+from .opc import rels_name, resolve_target
 from .zipcopy import copy_with
 
 FINDINGS_SHEET = "Findings"
@@ -84,7 +85,7 @@ class _Patcher:
         self.content_types: list[tuple[str, str]] = []  # (PartName, ContentType) overrides to add
         root_rels = self.rels("_rels/.rels")
         self.workbook = next(t for _, kind, t in root_rels if kind.endswith("/officeDocument"))
-        self.workbook_rels = _rels_path(self.workbook)
+        self.workbook_rels = rels_name(self.workbook)
         wb_rels = self.rels(self.workbook_rels)
         self.targets = {rid: t for rid, _, t in wb_rels}
         self.styles_part = next(t for _, kind, t in wb_rels if kind.endswith("/styles"))
@@ -110,9 +111,9 @@ class _Patcher:
         for rel in SafeET.fromstring(data, forbid_dtd=True).iter(_PKG_REL):
             if rel.get("TargetMode") == "External":
                 continue
-            target = rel.get("Target", "")
-            full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(source_dir, target))
-            out.append((rel.get("Id", ""), rel.get("Type", ""), full))
+            full = resolve_target(source_dir, rel.get("Target", ""))  # as the safety check and the reader resolve it
+            if full:
+                out.append((rel.get("Id", ""), rel.get("Type", ""), full))
         return out
 
     def free(self, pattern: str) -> str:
@@ -150,7 +151,7 @@ class _Patcher:
         if empty is not None:  # an empty sheet: give it a body to put rows in
             data = data[: empty.start()] + b"<sheetData></sheetData>" + data[empty.end() :]
         texts = {ref: "\n".join(m.lines) for ref, m in cells.items()}
-        rels_part = _rels_path(part)
+        rels_part = rels_name(part)
         rels = self.rels(rels_part)
         tail_at = max(data.rfind(b"</sheetData>"), 0)
         legacy = re.search(rb'<legacyDrawing\b[^>]*?\b(\w+):id="([^"]+)"', data[tail_at:])
@@ -287,11 +288,6 @@ def _row(number: int, values: list[str], xfs: list[int]) -> str:
         for i, (v, xf) in enumerate(zip(values, xfs, strict=True))
     )
     return f'<row r="{number}">{cells}</row>'
-
-
-def _rels_path(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", name + ".rels")
 
 
 def _legacy_drawing(data: bytes, tail_at: int, rid: str) -> tuple[int, bytes]:

@@ -11,9 +11,7 @@ has passed the safety checks, so every cell reference is canonical (``<c r="B7"`
 from __future__ import annotations
 
 import re
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..cells import a1, parse_a1
 
@@ -28,15 +26,6 @@ class Marks:
     formulas: set[tuple[int, int]] = field(default_factory=set)
     uncached: set[tuple[int, int]] = field(default_factory=set)
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
-
-
-def sheet_marks(path: Path, part: str | None) -> Marks:
-    """The marks of the sheet stored at ``part`` of the workbook at ``path`` (none when the part is unknown)."""
-    if part is None:
-        return Marks()
-    with zipfile.ZipFile(path) as zf:
-        data = zf.read(part)
-    return scan(data)
 
 
 def scan(data: bytes) -> Marks:
@@ -85,11 +74,8 @@ _ROW_CELL = re.compile(rb'<c r="([A-Z]{1,3})[0-9]{1,7}"[^>]*?(/>|>(.*?)</c>)', r
 class SheetXml:
     """A sheet part's bytes, read once, answering what the value readers cannot."""
 
-    def __init__(self, path: Path, part: str | None) -> None:
-        self.data = b""
-        if part is not None:
-            with zipfile.ZipFile(path) as zf:
-                self.data = zf.read(part)
+    def __init__(self, data: bytes) -> None:
+        self.data = data
         self._marks: Marks | None = None
         self._extent: tuple[int, int] | None = None
 

@@ -1,4 +1,4 @@
-"""Atomic output: write to a temporary file beside the target, then rename."""
+"""Atomic output: write to a temporary file (or folder) beside the target, then rename."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import FileError
+from .errors import FileError
 
 
 def _umask() -> int:
@@ -39,10 +39,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
-        raise FileError("cannot write here: it is a folder; give a file path with -o", file=target)
+        raise FileError("cannot write here: it is a folder; give a file path with output=", file=target)
     blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
     if blocker is not None:
-        raise FileError(f"cannot write here: {str(blocker)!r} is a file, not a folder; choose another output path with -o", file=target)
+        raise FileError(f"cannot write here: {str(blocker)!r} is a file, not a folder; choose another output path with output=", file=target)
     with terminate_as_exit():
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -113,5 +113,49 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 def _reason(exc: OSError) -> str:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"cannot write here: the disk is full ({exc.strerror}); free some space or choose another output path with -o"
-    return f"cannot write here ({exc.strerror or exc}); choose a writable output path with -o"
+        return f"cannot write here: the disk is full ({exc.strerror}); free some space or choose another output path with output="
+    return f"cannot write here ({exc.strerror or exc}); choose a writable output path with output="
+
+
+@contextmanager
+def atomic_folder(target: Path, keep: Callable[[Path], bool]) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; on success swap it in for ``target`` whole.
+
+    On any error ``target`` is left as it was (an existing folder keeps all its
+    files).  An existing folder is replaced only when ``keep`` is true for every
+    entry in it, i.e. it holds nothing but what a rewrite would write again.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise FileError("exists and is not a folder; choose another output path", file=target)
+    if target.is_dir():
+        strangers = sorted(p.name for p in target.iterdir() if not keep(p))
+        if strangers:
+            raise FileError(f"the folder holds {strangers[0]!r}, which this output would not write again; it is not replaced: choose another path", file=target)
+    prefix = f".{target.name}.{os.getpid()}-"
+    with terminate_as_exit():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=target.parent))
+        except OSError as exc:
+            raise FileError(_reason(exc), file=target) from None
+        try:
+            os.chmod(staging, 0o777 & ~_umask())
+            yield staging
+            if target.exists():
+                aside = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=target.parent))
+                os.replace(target, aside / target.name)
+                try:
+                    os.replace(staging, target)
+                except OSError:
+                    os.replace(aside / target.name, target)
+                    raise
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                os.replace(staging, target)
+        except OSError as exc:
+            raise FileError(_reason(exc), file=target) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    remove_stale(target.parent, f".{target.name}.", ".tmp")
+    remove_stale(target.parent, f".{target.name}.", ".old")
