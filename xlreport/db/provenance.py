@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
-from ..errors import FileError
-from ..xlsx.opc import open_package
+from ..xlsx.opc import read_core_properties
 
 
 def last_author(path: Path) -> str | None:
     """The workbook's last author, or None when it records none (the file has passed the safety checks)."""
-    try:
-        with open_package(path) as package:
-            core = package.core_properties()
-    except (zipfile.BadZipFile, FileError, ValueError):
-        return None
+    core = read_core_properties(path) or {}
     for name in ("lastModifiedBy", "creator"):
         text = core.get(name, "").strip()
         if text:

@@ -255,6 +255,15 @@ def read_custom_properties(path: Path, cap: int = MiB) -> dict[str, str] | None:
         return None
 
 
+def read_core_properties(path: Path, cap: int = MiB) -> dict[str, str] | None:
+    """Only the core document properties of a workbook (creator, lastModifiedBy...); None when unreadable."""
+    try:
+        with open_package(path, max_xml_part=cap) as package:
+            return package.core_properties()
+    except Exception:  # not a zip, bad XML, a DTD, too big: nothing to tell
+        return None
+
+
 def _properties(root: Element) -> dict[str, str]:
     out: dict[str, str] = {}
     for prop in root:
