@@ -37,7 +37,10 @@ def main() -> None:
 @click.option("-t", "--template", help="Template name (see `xlreport templates`) or path to a template YAML file.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the .xlsx (default: output/<dataset>.xlsx).")
 @click.option("--pdf", is_flag=True, help="Also render a PDF beside the workbook (needs LibreOffice).")
-def build(data: Path | None, template: str | None, output: Path | None, pdf: bool) -> None:
+@click.option(
+    "--png", "png", type=click.Path(path_type=Path, file_okay=False), help="Also render every printed page as a PNG into folder PNG (needs LibreOffice)."
+)
+def build(data: Path | None, template: str | None, output: Path | None, pdf: bool, png: Path | None) -> None:
     """Build a report workbook from DATA (YAML, JSON, CSV or a folder of CSV files).
 
     With no DATA, builds the embedded default report, China's 2023 vehicle
@@ -51,6 +54,11 @@ def build(data: Path | None, template: str | None, output: Path | None, pdf: boo
         from .render import to_pdf
 
         click.echo(str(to_pdf(path)))
+    if png is not None:
+        from .render import to_png
+
+        for picture in to_png(path, png):
+            click.echo(str(picture))
 
 
 @main.command()
