@@ -24,7 +24,7 @@ _XLSX_TYPE: dict[str, dict[str, str]] = {
     "area": {"type": "area"},
     "pie": {"type": "pie"},
     "doughnut": {"type": "doughnut"},
-    "scatter": {"type": "scatter", "subtype": "straight_with_markers"},
+    "scatter": {"type": "scatter"},  # markers only: a line would join points in table order, not by x
 }
 _ROUND = frozenset({"pie", "doughnut"})
 
@@ -69,11 +69,14 @@ def make_chart(
     return primary
 
 
-def chart_height(spec: Chart, rows: int) -> int:
-    """A bar chart grows with its categories, so that each bar keeps room for its label."""
+def chart_height(spec: Chart, rows: int, longest_label: int = 0, *, at_most: int | None = None) -> int:
+    """The chart's height, up to ``at_most``; but a bar chart grows with its categories, so that each
+    bar keeps room for its label (two lines when long)."""
+    height = spec.height if at_most is None else min(spec.height, at_most)
     if spec.type == "bar" and spec.by == "column":
-        return max(spec.height, 90 + 26 * rows * len(spec.series))
-    return spec.height
+        per_bar = 40 if longest_label > LONG_LABEL else 26
+        return max(height, 90 + per_bar * rows * len(spec.series))
+    return height
 
 
 def chart_note(spec: Chart, place: TablePlace, values: Mapping[str, Sequence[Any]]) -> str:
@@ -87,7 +90,7 @@ def chart_note(spec: Chart, place: TablePlace, values: Mapping[str, Sequence[Any
         ids = list(dict.fromkeys(str(values[source.key][i]) for i in plotted if values[source.key][i] not in (None, "")))
         if ids:
             parts.append("Source: " + ", ".join(ids) + ".")
-    category = place.table.column(spec.categories) if spec.categories and spec.by == "column" else None
+    category = place.table.column(spec.categories) if spec.categories and spec.by == "column" and spec.type != "scatter" else None
     if category is not None and spec.type in _ROUND and spec.data_labels:
         column = place.table.column(keys[0])
         points = values[keys[0]]
@@ -150,6 +153,10 @@ def _axes(spec: Chart, place: TablePlace, primary: XlsxChart, secondary: XlsxCha
     category = place.table.column(spec.categories) if spec.categories else None
     if category is not None and category.type == "date":
         x_axis.update({"num_format": category.number_format, "date_axis": True, "base_unit": "months"})
+        years = {v.year for v in values.get(category.key, []) if isinstance(v, dt.date)}
+        if len(years) == 1 and "mmm" in category.number_format:  # one year: short labels, drawn level; the year goes in the title
+            x_axis["num_format"] = "mmm"
+            x_axis["name"] = f"{spec.x_title or 'Month'}, {years.pop()}"
     if spec.type == "bar":  # the first row at the top, as in the table
         x_axis.update({"reverse": True, "crossing": "max"})
         labels = values.get(spec.categories or "", [])

@@ -8,6 +8,7 @@ template may choose ``placement: right|below|page``). Then ``pages.paginate`` pi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,11 +18,12 @@ from ..spec.template import Chart, Style
 from . import measure
 from .charts import chart_height, chart_note
 from .layout import SheetPlan, TablePlace
-from .pages import PAGE_WIDTH_PX, Pagination, TableRows, paginate, print_scale
+from .pages import MIN_SCALE, PAGE_HEIGHT_PT, PAGE_WIDTH_PX, Pagination, TableRows, paginate, print_scale
 
 DEFAULT_COL_PX = 64.0
 DEFAULT_ROW_PT = 15.0
 CHART_GAP_PX = 16
+GRID_HEIGHT_PX = 260  # summary charts, two side by side
 CHART_TOP_PX = 6  # charts start a little below their row's top: a page break above never grazes them
 PX_PER_PT = 4 / 3
 
@@ -109,6 +111,10 @@ def plan_sheet(
     _place_charts(out, sheet_plan, charts, kinds, values, size)
     content_px = max([tables_px, span_px] + [out.x_of(s.col) + s.x_offset + s.width for s in out.charts])
     out.scale = print_scale(content_px)
+    if sheet_plan.sheet.kind == "summary" and sheet_plan.tables:  # the summary's figures on one page, if 85 % allows
+        top = sum(out.heights.get(r, DEFAULT_ROW_PT) for r in range(max(p.bottom for p in sheet_plan.tables) + 1))
+        if PAGE_HEIGHT_PT * 100 / out.scale < top <= PAGE_HEIGHT_PT * 100 / MIN_SCALE:
+            out.scale = math.floor(100 * PAGE_HEIGHT_PT / top)
     out.pagination = _paginate(out, sheet_plan, kinds)
     return out
 
@@ -153,6 +159,13 @@ def _widths(out: SheetLayout, sheet_plan: SheetPlan, values: Mapping[str, Mappin
         cut = min(excess, give[widest], max(out.col_px[widest] - runner_up, 8.0))
         out.col_px[widest] -= cut
         excess -= cut
+    slack = -excess
+    wrapping = sorted({c for c, found in fits.items() if not any(f.fixed for f in found) and max(f.data_px for f in found) > out.col_px[c] + 0.5})
+    for col in wrapping:  # room to spare: wrapped text takes it, in fewer lines
+        grow = min(slack, max(f.data_px for f in fits[col]) - out.col_px[col])
+        if grow > 0:
+            out.col_px[col] += grow
+            slack -= grow
     for (table, key), px in data_px.items():
         place = next(p for p in sheet_plan.tables if p.table.name == table)
         if px > out.col_px[place.col(key)] + 0.5:
@@ -207,15 +220,17 @@ def _place_charts(
     x, grid_height = 0, 0
     for (chart, place), kind in zip(charts, kinds, strict=True):
         width = int(min(chart.width, PAGE_WIDTH_PX))
-        height = chart_height(chart, place.data_len)
+        labels = values[place.table.name].get(chart.categories or "", [])
+        longest = max((len(str(v)) for v in labels if v is not None), default=0)
+        height = chart_height(chart, place.data_len, longest)
         if kind == "grid" and width <= PAGE_WIDTH_PX * 0.75:  # two summary charts side by side
             width = int((PAGE_WIDTH_PX - CHART_GAP_PX) / 2)
-            height = max(min(height, 300), chart_height(chart, place.data_len) if chart.type == "bar" else 0)
+            height = chart_height(chart, place.data_len, longest, at_most=GRID_HEIGHT_PX)
         if kind == "right":
             row, col, offset = right_row, right_col, CHART_GAP_PX
         elif kind == "grid":
             if x and x + width > PAGE_WIDTH_PX:
-                below_row = _rows_for(out, below_row, grid_height + 2 * CHART_TOP_PX) + 2
+                below_row = _rows_for(out, below_row, grid_height + 2 * CHART_TOP_PX) + 2  # the note row, one blank
                 x, grid_height = 0, 0
             row, col, offset = below_row, 0, x
         else:
