@@ -9,6 +9,7 @@ values. Text longer than a column's width wraps, and its rows get the height of 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 import re
 from collections.abc import Sequence
@@ -117,16 +118,20 @@ def extremes(column: Column, values: Sequence[Any], fmt: str | None = None) -> l
         return []
     if column.type == "date":
         distinct = set(present)
-        picks = sorted(distinct) if len(distinct) <= 400 else [min(distinct), max(distinct), *{dt.date(2000, m, 28) for m in range(1, 13)}]
+        picks = sorted(distinct) if len(distinct) <= 400 else [min(distinct), max(distinct), *(dt.date(2000, m, 28) for m in range(1, 13))]
         return [format_text(v, fmt) for v in picks]
     if column.numeric:
-        floats = [float(v) for v in present]
-        picks = [min(floats), max(floats)]
-        return [format_text(v, fmt) for v in picks]
-    texts = [str(v) for v in present]
-    longest = max(map(len, texts))
-    long_enough = {t for t in texts if len(t) >= 0.6 * longest}
-    return sorted(long_enough, key=lambda t: (-len(t), t))[:TEXT_SAMPLE]
+        return [format_text(v, fmt) for v in (min(present), max(present))]
+    by_length: dict[int, set[str]] = {}
+    for text in map(str, present):
+        by_length.setdefault(len(text), set()).add(text)
+    picked: list[str] = []
+    longest = max(by_length)
+    for length in sorted(by_length, reverse=True):  # the longest distinct texts, down to 60 % of the longest
+        if length < 0.6 * longest or len(picked) >= TEXT_SAMPLE:
+            break
+        picked += heapq.nsmallest(TEXT_SAMPLE - len(picked), by_length[length])
+    return picked
 
 
 def fit(column: Column, values: Sequence[Any], *, size: float, formats: Sequence[str] = ()) -> Fit:

@@ -166,6 +166,7 @@ def _widths(out: SheetLayout, sheet_plan: SheetPlan, values: Mapping[str, Mappin
         if grow > 0:
             out.col_px[col] += grow
             slack -= grow
+    out.col_px = {c: float(round(px)) for c, px in out.col_px.items()}  # whole pixels, as written
     for (table, key), px in data_px.items():
         place = next(p for p in sheet_plan.tables if p.table.name == table)
         if px > out.col_px[place.col(key)] + 0.5:
