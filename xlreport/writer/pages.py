@@ -57,6 +57,7 @@ def paginate(
     keep: Iterable[tuple[int, int]],
     new_page: Iterable[int],
     scale: int,
+    default_pt: float = DEFAULT_ROW_PT,
 ) -> Pagination:
     """Plan page breaks for rows ``0..last_row``.
 
@@ -71,7 +72,7 @@ def paginate(
     for first, last in keep:
         glue.update(range(first, last))
     for t in tables:
-        if sum(heights.get(r, DEFAULT_ROW_PT) for r in range(t.top, t.bottom + 1)) <= room * 0.8:
+        if sum(heights.get(r, default_pt) for r in range(t.top, t.bottom + 1)) <= room * 0.8:
             glue.update(range(t.top, t.bottom))  # a table that fits a page is never split
             continue
         glue.update(range(t.top, min(t.header + 2, t.last)))
@@ -81,7 +82,7 @@ def paginate(
     repeat_pt = 0.0
     top, used = 0, 0.0
     for row in range(last_row + 1):
-        h = heights.get(row, DEFAULT_ROW_PT)
+        h = heights.get(row, default_pt)
         if row > top and (row in forced or used + h > room):
             start = row
             if row not in forced:
@@ -95,9 +96,9 @@ def paginate(
             spanning = next((t for t in tables if t.header < start <= t.last), None)
             if spanning is not None and out.repeat is None:
                 out.repeat = spanning.header
-                repeat_pt = heights.get(spanning.header, DEFAULT_ROW_PT)
+                repeat_pt = heights.get(spanning.header, default_pt)
             top = start
-            used = repeat_pt + sum(heights.get(r, DEFAULT_ROW_PT) for r in range(start, row))
+            used = repeat_pt + sum(heights.get(r, default_pt) for r in range(start, row))
         used += h
     if len(out.breaks) > MAX_BREAKS:  # keep the breaks that matter: kept runs and new pages
         out.breaks = sorted(out.essential)[:MAX_BREAKS]

@@ -65,6 +65,7 @@ class SheetLayout:
     hidden: set[int] = field(default_factory=set)
     scale: int = 100
     pagination: Pagination = field(default_factory=Pagination)
+    default_pt: float = DEFAULT_ROW_PT  # rows without a height of their own: one line of the body size
 
     def px(self, col: int) -> float:
         return self.col_px.get(col, DEFAULT_COL_PX)
@@ -93,6 +94,7 @@ def plan_sheet(
     """Plan one sheet. ``heading``: ``(row, text, kind)`` lines above the tables (title block, intro)."""
     out = SheetLayout()
     size = style.size
+    out.default_pt = max(DEFAULT_ROW_PT, fonts.line_height(size))
     _widths(out, sheet_plan, values, size)
     tables_px = out.x_of(sheet_plan.width)
     kinds = [_placement(chart, style, tables_px) for chart, _ in charts] if sheet_plan.sheet.kind != "summary" else ["grid"] * len(charts)
@@ -112,7 +114,7 @@ def plan_sheet(
     content_px = max([tables_px, span_px] + [out.x_of(s.col) + s.x_offset + s.width for s in out.charts])
     out.scale = print_scale(content_px)
     if sheet_plan.sheet.kind == "summary" and sheet_plan.tables:  # the summary's figures on one page, if 85 % allows
-        top = sum(out.heights.get(r, DEFAULT_ROW_PT) for r in range(max(p.bottom for p in sheet_plan.tables) + 1))
+        top = sum(out.heights.get(r, out.default_pt) for r in range(max(p.bottom for p in sheet_plan.tables) + 1))
         if PAGE_HEIGHT_PT * 100 / out.scale < top <= PAGE_HEIGHT_PT * 100 / MIN_SCALE:
             out.scale = math.floor(100 * PAGE_HEIGHT_PT / top)
     out.pagination = _paginate(out, sheet_plan, kinds)
@@ -175,7 +177,7 @@ def _widths(out: SheetLayout, sheet_plan: SheetPlan, values: Mapping[str, Mappin
 
 def _heights(out: SheetLayout, sheet_plan: SheetPlan, values: Mapping[str, Mapping[str, Sequence[Any]]], size: float) -> None:
     def grow(row: int, lines: int, at: float) -> None:
-        out.heights[row] = max(out.heights.get(row, DEFAULT_ROW_PT), lines * fonts.line_height(at) + 1)
+        out.heights[row] = max(out.heights.get(row, out.default_pt), lines * fonts.line_height(at) + 1)
 
     for text in out.texts:
         px = sum(out.px(c) for c in range(text.first_col, text.last_col + 1) if c not in out.hidden)
@@ -201,7 +203,7 @@ def _rows_for(out: SheetLayout, start: int, height_px: float) -> int:
     """The first row below an object ``height_px`` tall anchored at the top of ``start``."""
     row, acc = start, 0.0
     while acc < height_px:
-        acc += out.heights.get(row, DEFAULT_ROW_PT) * PX_PER_PT
+        acc += out.heights.get(row, out.default_pt) * PX_PER_PT
         row += 1
     return row
 
@@ -244,7 +246,7 @@ def _place_charts(
         out.charts.append(spot)
         if note:
             px = sum(out.px(c) for c in range(first, last + 1) if c not in out.hidden)
-            out.heights[end] = max(out.heights.get(end, DEFAULT_ROW_PT), measure.lines(note, px, size=size, italic=True) * fonts.line_height(size) + 1)
+            out.heights[end] = max(out.heights.get(end, out.default_pt), measure.lines(note, px, size=size, italic=True) * fonts.line_height(size) + 1)
         if kind == "right":
             right_row = end + 2
         elif kind == "grid":
@@ -263,9 +265,9 @@ def _paginate(out: SheetLayout, sheet_plan: SheetPlan, kinds: Sequence[str]) -> 
         keep.append((0, max(t.row for t in out.texts if t.kind in ("title", "subtitle", "note") and t.row < 5)))
     last_row = max([s.note_row for s in out.charts] + [p.bottom for p in sheet_plan.tables] + [t.row for t in out.texts] + [0])
     forced = {s.row for s, k in zip(out.charts, kinds, strict=True) if k == "page"}
-    result = paginate(last_row, out.heights, tables, keep, forced, out.scale)
+    result = paginate(last_row, out.heights, tables, keep, forced, out.scale, out.default_pt)
     if result.repeat is not None:  # a table spans pages: the charts after it start on a page of their own
         below = [s.row for s, k in zip(out.charts, kinds, strict=True) if k != "right" and s.row > result.repeat]
         if below:
-            result = paginate(last_row, out.heights, tables, keep, forced | {min(below)}, out.scale)
+            result = paginate(last_row, out.heights, tables, keep, forced | {min(below)}, out.scale, out.default_pt)
     return result

@@ -139,6 +139,8 @@ class _ReportWriter:
         for col, px in sorted(layout.col_px.items()):
             options = {"hidden": True} if col in layout.hidden else None
             ws.set_column_pixels(col, col, round(px), None, options)
+        if layout.default_pt != 15:  # a larger body size: every row one line of it
+            ws.set_default_row(layout.default_pt)
         for row, points in sorted(layout.heights.items()):
             ws.set_row(row, points)
         for text in layout.texts:
