@@ -48,6 +48,8 @@ def test_bar_charts_list_the_first_row_at_the_top_and_axes_use_whole_units(packa
     (combined,) = package.charts("Monthly")
     formats = [a.find(f"{C}numFmt").get("formatCode") for a in combined.iter(f"{C}valAx")]  # type: ignore[union-attr]
     assert formats == ["#,##0", "0%"]  # the y/y axis in whole percent, not +0.0%
+    minimums = [a.find(f"{C}scaling/{C}min") for a in combined.iter(f"{C}valAx")]
+    assert minimums[0] is not None and minimums[0].get("val") == "0" and minimums[1] is None  # columns start at zero
     date_axis = combined.find(f"{C}chart/{C}plotArea/{C}dateAx")
     assert date_axis is not None and date_axis.find(f"{C}numFmt").get("formatCode") == "mmm"  # type: ignore[union-attr]
 

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -318,14 +319,12 @@ def _spells(title: str, texts: list[str]) -> bool:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_sheet_prints_at_85_percent_or_more(reports: dict[str, Path], name: str) -> None:
-    import zipfile
-
     with zipfile.ZipFile(reports[name]) as package:
-        sheets = [n for n in package.namelist() if n.startswith("xl/worksheets/sheet")]
-        setups = [re.search(rb"<pageSetup[^>]*>", package.read(n)) for n in sheets]
-    scales = [int(m and re.search(rb'scale="(\d+)"', m.group(0)) and re.search(rb'scale="(\d+)"', m.group(0)).group(1) or 100) for m in setups]  # type: ignore[union-attr]
+        sheets = [package.read(n) for n in package.namelist() if n.startswith("xl/worksheets/sheet")]
+    setups = [re.search(rb"<pageSetup[^>]*>", sheet) for sheet in sheets]
+    scales = [int(re.search(rb'scale="(\d+)"', m.group(0)).group(1)) if m and b"scale=" in m.group(0) else 100 for m in setups]  # type: ignore[union-attr]
     assert min(scales) >= 85, scales
-    assert all(m is None or b"fitToWidth" not in m.group(0) for m in setups)
+    assert not any(b'fitToPage="1"' in sheet for sheet in sheets), "a set scale, never 'fit to page'"
 
 
 def test_build_png_writes_one_picture_per_page(libreoffice, tmp_path: Path) -> None:

@@ -170,6 +170,9 @@ def _axes(spec: Chart, place: TablePlace, primary: XlsxChart, secondary: XlsxCha
             (y2_axis if series.secondary else y_axis).setdefault("num_format", _whole(column.number_format))
     if y2_axis:
         y2_axis.update(fonts)
+    bars = [s.values for s in spec.series if not s.secondary and (s.type or spec.type) in ("column", "bar", "area")]
+    if bars and all(v is None or float(v) >= 0 for key in bars for v in values.get(key, [])):
+        y_axis["min"] = 0  # bars start at zero: a cut axis would exaggerate the differences
     if spec.y_title:
         y_axis["name"] = spec.y_title
     if spec.y2_title:
