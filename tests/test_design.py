@@ -98,3 +98,15 @@ def test_a_template_style_restyles_the_whole_report(tmp_path: Path) -> None:
     colours = [e.get("val") for c in package.charts("Regions") for e in c.iter("{http://schemas.openxmlformats.org/drawingml/2006/main}srgbClr")]
     assert colours[:2] == ["112233", "445566"]  # the column series, then the pie's first slice
     assert all(b"conditionalFormatting" not in package.parts[p] for p in package.parts if p.startswith("xl/worksheets/"))  # banding: null
+
+
+def test_a_chart_anchor_in_the_template_is_kept(tmp_path: Path) -> None:
+    spec = yaml.safe_load(yaml.safe_dump(SALES_TEMPLATE))
+    spec["sheets"][2]["charts"][1]["anchor"] = "J30"
+    template = tmp_path / "anchored.yaml"
+    template.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    data = tmp_path / "data.yaml"
+    data.write_text(yaml.safe_dump(sales_data(10), sort_keys=False), encoding="utf-8")
+    package = Package.open(xlreport.build(data, template=template, output=tmp_path / "anchored.xlsx"))
+    at_j30 = b"<xdr:from><xdr:col>9</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>29</xdr:row>"
+    assert [p for p in package.parts if p.startswith("xl/drawings/drawing") and at_j30 in package.parts[p]] != []

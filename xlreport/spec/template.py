@@ -180,7 +180,7 @@ class Chart(_Model):
 
 
 class Sheet(_Model):
-    """A worksheet: its tables stacked from the top, its charts beside them."""
+    """A worksheet: its tables stacked from the top, its charts beside or below them (see ``Chart.placement``)."""
 
     name: Annotated[str, Field(min_length=1, max_length=31)]
     kind: Literal["data", "summary"] = "data"

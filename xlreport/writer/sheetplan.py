@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import fonts
+from ..cells import parse_a1
 from ..spec.template import Chart, Style
 from . import measure
 from .charts import chart_height, chart_note
@@ -229,7 +230,9 @@ def _place_charts(
         if kind == "grid" and width <= PAGE_WIDTH_PX * 0.75:  # two summary charts side by side
             width = int((PAGE_WIDTH_PX - CHART_GAP_PX) / 2)
             height = chart_height(chart, place.data_len, longest, at_most=GRID_HEIGHT_PX)
-        if kind == "right":
+        if chart.anchor and kind != "grid":  # the template names the cell
+            (row, col), offset = parse_a1(chart.anchor), 0
+        elif kind == "right":
             row, col, offset = right_row, right_col, CHART_GAP_PX
         elif kind == "grid":
             if x and x + width > PAGE_WIDTH_PX:
@@ -247,7 +250,9 @@ def _place_charts(
         if note:
             px = sum(out.px(c) for c in range(first, last + 1) if c not in out.hidden)
             out.heights[end] = max(out.heights.get(end, out.default_pt), measure.lines(note, px, size=size, italic=True) * fonts.line_height(size) + 1)
-        if kind == "right":
+        if chart.anchor and kind != "grid":
+            pass
+        elif kind == "right":
             right_row = end + 2
         elif kind == "grid":
             x += width + CHART_GAP_PX
