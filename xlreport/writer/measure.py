@@ -24,6 +24,7 @@ MIN_PX = 40.0
 HEADER_LINE_PX = 120.0  # a header shorter than this stays on one line rather than wrap
 TEXT_CAP_PX = 360.0  # long text wraps beyond about 50 characters
 TEXT_SAMPLE = 200  # distinct longest texts measured per column
+FILTER_BUTTON_PX = 16.0  # Excel draws a header's filter button over the right of the cell, on screen
 
 _QUOTED = re.compile(r'"([^"]*)"|\\(.)|_.|\*.|\[[^\]]*\]')
 _DATE_TOKEN = re.compile(r"yyyy|yy|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d", re.IGNORECASE)
@@ -142,8 +143,8 @@ def fit(column: Column, values: Sequence[Any], *, size: float, formats: Sequence
         texts += extremes(column, values, fmt)
     data = max((fonts.text_width(t, size=size, italic=italic) for t in texts), default=0.0) + PAD_PX
     words = max((fonts.longest_word(t, size=size, italic=italic) for t in texts), default=0.0) + PAD_PX
-    head_line = fonts.text_width(column.title, size=size, bold=True) + PAD_PX
-    head_word = fonts.longest_word(column.title, size=size, bold=True) + PAD_PX
+    head_line = fonts.text_width(column.title, size=size, bold=True) + PAD_PX + FILTER_BUTTON_PX
+    head_word = fonts.longest_word(column.title, size=size, bold=True) + PAD_PX + FILTER_BUTTON_PX
     if column.width:
         px = fonts.column_width_to_pixels(column.width)
         if column.numeric or column.type == "date":  # a number never shows ###: it widens the column

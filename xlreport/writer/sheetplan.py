@@ -23,10 +23,11 @@ from .pages import MIN_SCALE, PAGE_HEIGHT_PT, PAGE_WIDTH_PX, Pagination, TableRo
 
 DEFAULT_COL_PX = 64.0
 DEFAULT_ROW_PT = 15.0
+PX_PER_PT = 4 / 3
 CHART_GAP_PX = 16
+MAX_CHART_PX = int((PAGE_HEIGHT_PT - 140) * PX_PER_PT)  # a chart, its note and a repeated header fit one page
 GRID_HEIGHT_PX = 260  # summary charts, two side by side
 CHART_TOP_PX = 6  # charts start a little below their row's top: a page break above never grazes them
-PX_PER_PT = 4 / 3
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def _heights(out: SheetLayout, sheet_plan: SheetPlan, values: Mapping[str, Mappi
         grow(text.row, measure.lines(text.text, px, size=at, bold=bold, italic=italic), at)
     for place in sheet_plan.tables:
         table = place.table
-        head = max(measure.lines(c.title, out.px(place.col(c.key)), size=size, bold=True) for c in table.columns if not c.hidden)
+        head = max(measure.lines(c.title, out.px(place.col(c.key)) - measure.FILTER_BUTTON_PX, size=size, bold=True) for c in table.columns if not c.hidden)
         grow(place.header_row, head, size)
         columns = values[table.name]
         for column in table.columns:
@@ -226,7 +227,7 @@ def _place_charts(
         width = int(min(chart.width, PAGE_WIDTH_PX))
         labels = values[place.table.name].get(chart.categories or "", [])
         longest = max((len(str(v)) for v in labels if v is not None), default=0)
-        height = chart_height(chart, place.data_len, longest)
+        height = min(chart_height(chart, place.data_len, longest), MAX_CHART_PX)
         if kind == "grid" and width <= PAGE_WIDTH_PX * 0.75:  # two summary charts side by side
             width = int((PAGE_WIDTH_PX - CHART_GAP_PX) / 2)
             height = chart_height(chart, place.data_len, longest, at_most=GRID_HEIGHT_PX)
