@@ -37,7 +37,7 @@ from xlreport.reader.api import compare_with_base
 DEST, MONTHLY, ORDERS = "Destinations", "Monthly", "Orders"
 
 # The default report: Destinations has its header on row 3, Russia, Mexico, Belgium on rows
-# 4-6 (A rank, B country, C exports, D share = derived, E period, F source) and the total on 7;
+# 4-6 (A rank, B country, C exports, D all exports, E share = derived, F period, G source) and the total on 7;
 # Monthly has January-June 2023 on rows 4-9 (C y/y, D m/m).
 DEFAULT_EDITS = [
     {"op": "set_value", "sheet": DEST, "cell": "C5", "value": 160000},  # Mexico
@@ -46,9 +46,10 @@ DEFAULT_EDITS = [
     {"op": "set_value", "sheet": DEST, "cell": "A6", "value": 4},
     {"op": "set_string", "sheet": DEST, "cell": "B6", "value": "Germany"},
     {"op": "set_string", "sheet": DEST, "cell": "C6", "value": "45,000"},
-    {"op": "set_string", "sheet": DEST, "cell": "E6", "value": "Jan-May 2023"},
-    {"op": "set_string", "sheet": DEST, "cell": "F6", "value": "CAAM"},
-    {"op": "sort", "sheet": DEST, "range": "A3:F7", "column": 1, "ascending": True, "has_header": True},  # by country
+    {"op": "set_value", "sheet": DEST, "cell": "D6", "value": 1758000},
+    {"op": "set_string", "sheet": DEST, "cell": "F6", "value": "Jan-May 2023"},
+    {"op": "set_string", "sheet": DEST, "cell": "G6", "value": "CAAM"},
+    {"op": "sort", "sheet": DEST, "range": "A3:G7", "column": 1, "ascending": True, "has_header": True},  # by country
     {"op": "set_string", "sheet": MONTHLY, "cell": "C8", "value": "60.1%"},  # May y/y, typed as a percentage
     {"op": "clear", "sheet": MONTHLY, "cell": "D8"},  # May m/m
     {"op": "rename_sheet", "sheet": MONTHLY, "name": "Monthly 2023"},
@@ -148,7 +149,7 @@ def expected_default() -> Dataset:
     data = resolve(None, None)[0].to_dict()
     destinations = {row["country"]: row for row in data["tables"]["destinations"]}
     destinations["Mexico"]["exports"] = 160000
-    germany = {"rank": 4, "country": "Germany", "exports": 45000, "period": "Jan-May 2023", "source": "CAAM"}
+    germany = {"rank": 4, "country": "Germany", "exports": 45000, "all_exports": 1758000, "period": "Jan-May 2023", "source": "CAAM"}
     data["tables"]["destinations"] = sorted([*destinations.values(), germany], key=lambda row: row["country"])
     may = next(row for row in data["tables"]["monthly"] if row["month"] == "2023-05-01")
     may.update(yoy=0.601, mom=None)
@@ -208,12 +209,11 @@ def test_default_report_typed_text_is_found_in_its_cells(edited: dict[str, Path]
         ("warning", "coerced", "'Destinations'!C7"),
         ("warning", "coerced", "'Destinations'!C5"),
         ("warning", "coerced", "'Monthly 2023'!C8"),
-        # The inserted row's share: LibreOffice does not fill the calculated column down.
-        ("warning", "formula-overwritten", "'Destinations'!D5"),
-        # LibreOffice's SUM skips the two text cells, so Belgium's and Mexico's shares as the
-        # workbook shows them are wrong (Russia's, text divided by a sum, is an error shown blank).
-        ("warning", "formula-broken", "'Destinations'!D4"),
-        ("warning", "formula-broken", "'Destinations'!D6"),
+        # The inserted row's share: LibreOffice does not fill the calculated column down. (The
+        # other shares divide by each row's own base, so the text typed into Russia's exports
+        # leaves Belgium's and Mexico's right; Russia's, text divided by a number, is an error
+        # shown blank.)
+        ("warning", "formula-overwritten", "'Destinations'!E5"),
     ])
     empty = next(f for f in report.findings if f.code == "formula-overwritten")
     assert (empty.value, empty.message) == (None, "derived cell is empty, without its formula; it is recomputed from the inputs")

@@ -76,9 +76,14 @@ def main() -> None:
 @click.option("-t", "--template", help="Template name (see `xlreport templates`) or path to a template YAML file.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the .xlsx (default: output/<dataset>.xlsx).")
 @click.option("--pdf", is_flag=True, help="Also render a PDF beside the workbook (needs LibreOffice).")
+@click.option(
+    "--png", "png", type=click.Path(path_type=Path, file_okay=False), help="Also render every printed page as a PNG into folder PNG (needs LibreOffice)."
+)
 @click.option("--from", "from_url", metavar="URL", help="Read the figures from a database (see `xlreport db`) instead of DATA.")
 @click.option("--where", multiple=True, metavar="COLUMN=VALUE", help="With --from: only rows whose COLUMN (or TABLE.COLUMN) equals VALUE; repeatable.")
-def build(data: Path | None, template: str | None, output: Path | None, pdf: bool, from_url: str | None, where: tuple[str, ...]) -> None:
+def build(
+    data: Path | None, template: str | None, output: Path | None, pdf: bool, png: Path | None, from_url: str | None, where: tuple[str, ...]
+) -> None:
     """Build a report workbook from DATA (YAML, JSON, CSV or a folder of CSV files).
 
     With no DATA, builds the embedded default report, China's 2023 vehicle
@@ -101,6 +106,11 @@ def build(data: Path | None, template: str | None, output: Path | None, pdf: boo
         from .render import to_pdf
 
         click.echo(str(to_pdf(path)))
+    if png is not None:
+        from .render import to_png
+
+        for picture in to_png(path, png):
+            click.echo(str(picture))
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""PDF rendering through headless LibreOffice (optional: only ``build --pdf`` needs it)."""
+"""PDF and PNG rendering through headless LibreOffice (optional: only ``build --pdf/--png`` need it)."""
 
 from __future__ import annotations
 
@@ -58,3 +58,36 @@ def to_pdf(workbook: Path, output: Path | None = None) -> Path:
         with atomic_path(target) as part:
             shutil.move(str(produced), part)
     return target
+
+
+PNG_DPI = 80
+
+
+def to_png(workbook: Path, folder: Path, *, dpi: int = PNG_DPI) -> list[Path]:
+    """Render every printed page of ``workbook`` as ``folder/<stem>-<page>.png`` (LibreOffice, then pdftoppm).
+
+    Lets people look at a report without a spreadsheet program. Returns the pictures in page order.
+    """
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise UsageError("--png needs pdftoppm (apt-get install poppler-utils); the .xlsx was written", file=workbook)
+    with tempfile.TemporaryDirectory(prefix="xlreport-png-") as tmp:
+        pdf = to_pdf(workbook, Path(tmp) / (workbook.stem + ".pdf"))
+        pictures = Path(tmp) / "png"
+        pictures.mkdir()
+        try:
+            done = subprocess.run(
+                [pdftoppm, "-png", "-r", str(dpi), str(pdf), str(pictures / workbook.stem)], capture_output=True, text=True, timeout=TIMEOUT, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise FileError(f"pdftoppm did not finish within {TIMEOUT} s", file=workbook) from None
+        made = sorted(pictures.glob("*.png"), key=lambda p: int(p.stem.rpartition("-")[2]))
+        if done.returncode != 0 or not made:
+            raise FileError(f"pdftoppm could not render the pages ({(done.stderr or 'no output').strip()[:200]})", file=workbook)
+        folder.mkdir(parents=True, exist_ok=True)
+        out = []
+        for page, picture in enumerate(made, start=1):
+            target = folder / f"{workbook.stem}-{page}.png"
+            shutil.move(str(picture), target)
+            out.append(target)
+    return out

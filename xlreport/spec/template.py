@@ -40,6 +40,8 @@ _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 MAX_COLUMNS = 16_384  # columns on an Excel sheet
 META_FIELDS = ("title", "subtitle", "period", "publisher", "as_of", "template")  # the dataset's Meta fields
 _FIELD = re.compile(r"\{([^{}]*)\}")
+_COLOR = r"^#[0-9A-Fa-f]{6}$"
+Placement = Literal["right", "below", "page"]
 
 
 class _Model(BaseModel):
@@ -62,6 +64,9 @@ class Column(_Model):
     max: float | None = None
     formula: str | None = None
     description: str | None = None
+    hidden: bool = False
+    format_by: Annotated[str, Field(pattern=_KEY)] | None = None
+    formats: dict[str, str] = {}
 
     @property
     def title(self) -> str:
@@ -182,10 +187,11 @@ class Chart(_Model):
     width: Annotated[int, Field(ge=100, le=4000)] = 640
     height: Annotated[int, Field(ge=100, le=4000)] = 320
     summary: bool = False
+    placement: Placement | None = None
 
 
 class Sheet(_Model):
-    """A worksheet: its tables stacked from the top, its charts beside them."""
+    """A worksheet: its tables stacked from the top, its charts beside or below them (see ``Chart.placement``)."""
 
     name: Annotated[str, Field(min_length=1, max_length=31)]
     kind: Literal["data", "summary"] = "data"
@@ -218,6 +224,22 @@ class Properties(_Model):
     comments: str | None = None
 
 
+class Style(_Model):
+    """How every report of a template looks: one place to restyle them all."""
+
+    font: str = "Calibri"
+    size: Annotated[float, Field(ge=9, le=16)] = 11
+    palette: Annotated[list[Annotated[str, Field(pattern=_COLOR)]], Field(min_length=1)] = [
+        "#1F4E78", "#C55A11", "#548235", "#BF9000", "#7030A0", "#2E75B6", "#A5A5A5", "#843C0C",
+    ]
+    header_fill: Annotated[str, Field(pattern=_COLOR)] = "#1F4E78"
+    header_font_color: Annotated[str, Field(pattern=_COLOR)] = "#FFFFFF"
+    title_color: Annotated[str, Field(pattern=_COLOR)] = "#1F4E78"
+    derived_fill: Annotated[str, Field(pattern=_COLOR)] = "#EDEDED"
+    banding: Annotated[str, Field(pattern=_COLOR)] | None = "#F2F6FA"
+    placement: Placement | None = None
+
+
 class Template(_Model):
     """A whole report template. Build one with :func:`xlreport.load_template`."""
 
@@ -226,6 +248,7 @@ class Template(_Model):
     description: str = ""
     example: str | None = None
     properties: Properties = Properties()
+    style: Style = Style()
     sheets: Annotated[list[Sheet], Field(min_length=1)]
     checks: list[Check] = []
     path: Path | None = Field(default=None, exclude=True)
@@ -348,6 +371,11 @@ def _table_problems(table: Table, at: str) -> Iterator[tuple[str, str]]:
         for ref in sorted(column.expression.columns):
             if ref not in keys:
                 yield f"{at}.columns[{k}].formula", f"unknown column {ref!r} in {column.formula!r}; use one of: {names}"
+    for k, column in enumerate(table.columns):
+        if column.format_by is not None and table.column(column.format_by) is None:
+            yield f"{at}.columns[{k}].format_by", f"unknown column {column.format_by!r}; use one of: {names}"
+        elif column.format_by is not None and not column.numeric:
+            yield f"{at}.columns[{k}].format_by", f"column {column.key!r} is {column.type}; per-row formats apply to numeric columns"
     order = derivation_order(table)
     if order is None:
         yield f"{at}.columns", "derived columns refer to each other in a cycle; break the cycle"

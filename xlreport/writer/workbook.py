@@ -37,7 +37,8 @@ from ..xlsx.contract import LISTS_SHEET, META_SHEET
 from .charts import make_chart
 from .layout import SheetPlan, TablePlace, plan
 from .limits import check_fits, period_line, property_texts
-from .styles import Styles, display_width
+from .sheetplan import CHART_TOP_PX, SheetLayout, TextRow, plan_sheet
+from .styles import Styles
 
 _PARTS_PREFIX = "xlreport-build-"  # + pid: the folder where a large build assembles its parts
 # Up to this many data cells, xlsxwriter assembles the parts in memory instead of in temporary
@@ -86,7 +87,7 @@ class _ReportWriter:
         self.dataset = dataset
         self.template = template
         self.build_time = build_time
-        self.styles = Styles(workbook)
+        self.styles = Styles(workbook, template.style)
         self.plans = plan(template, {name: len(frame) for name, frame in dataset.tables.items()})
         self.places = {p.table.name: p for sp in self.plans.values() for p in sp.tables}
         self.lists: dict[tuple[str, str], str] = {}
@@ -103,9 +104,10 @@ class _ReportWriter:
         lists_sheet = self.wb.add_worksheet(LISTS_SHEET)
         meta_sheet = self.wb.add_worksheet(META_SHEET)
         self._write_lists(lists_sheet)
+        for place in self.places.values():
+            self._compute(place)
         for sheet_plan in self.plans.values():
             self._write_sheet(sheets[sheet_plan.sheet.name], sheet_plan)
-        self._place_summary_charts(sheets)
         self._write_meta(meta_sheet)
         for hidden in (lists_sheet, meta_sheet):
             hidden.hide()
@@ -121,43 +123,63 @@ class _ReportWriter:
 
     # -- sheets ----------------------------------------------------------------------
 
-    def _write_sheet(self, ws: Worksheet, sheet_plan: SheetPlan) -> None:
-        sheet = sheet_plan.sheet
-        if sheet.kind == "summary":
-            self._title_block(ws)
-        if sheet.intro:
-            row = 4 if sheet.kind == "summary" else 0
-            ws.write_string(row, 0, sheet.intro, self.styles.note)
-        widths: dict[int, float] = {}
-        for place in sheet_plan.tables:
-            self._write_table(ws, place, widths)
-        for col, width in widths.items():
-            ws.set_column(col, col, width)
-        self._charts_beside(ws, sheet_plan)
-        self._page_setup(ws, sheet_plan)
-        ws.protect("", {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True, "insert_rows": True, "delete_rows": True})
-
-    def _title_block(self, ws: Worksheet) -> None:
-        ws.write_string(0, 0, self.meta["title"], self.styles.title)
-        if self.meta["subtitle"]:
-            ws.write_string(1, 0, self.meta["subtitle"], self.styles.subtitle)
-        line = period_line(self.meta)
-        if line:
-            ws.write_string(2, 0, line, self.styles.note)
-
-    def _write_table(self, ws: Worksheet, place: TablePlace, widths: dict[int, float]) -> None:
+    def _compute(self, place: TablePlace) -> None:
+        """Every value of a table as it will be written, derived columns computed."""
         table = place.table
         frame = self.dataset.tables[table.data]
         columns = column_lists(frame)
         values: dict[str, list[Any]] = {c.key: columns[c.key] for c in table.inputs}
         values.update(derive(table, frame, columns))
         self.values[table.name] = values
-        if place.title_row is not None and table.title:
-            ws.write_string(place.title_row, place.first_col, table.title, self.styles.caption)
+
+    def _write_sheet(self, ws: Worksheet, sheet_plan: SheetPlan) -> None:
+        sheet = sheet_plan.sheet
+        heading: list[tuple[int, str, str]] = []
+        if sheet.kind == "summary":
+            heading += self._title_block()
+        if sheet.intro:
+            heading.append((4 if sheet.kind == "summary" else 0, sheet.intro, "note"))
+        charts = list(sheet.charts)
+        if sheet.kind == "summary":  # the summary gathers the charts marked summary: true
+            charts = [c for sp in self.plans.values() for c in sp.sheet.charts if c.summary or sp is sheet_plan]
+        layout = plan_sheet(sheet_plan, self.values, self.template.style, [(c, self.places[c.table]) for c in charts], heading)
+        for col, px in sorted(layout.col_px.items()):
+            options = {"hidden": True} if col in layout.hidden else None
+            ws.set_column_pixels(col, col, round(px), None, options)
+        if layout.default_pt != 15:  # a larger body size: every row one line of it
+            ws.set_default_row(layout.default_pt)
+        for row, points in sorted(layout.heights.items()):
+            ws.set_row(row, points)
+        for text in layout.texts:
+            self._write_text(ws, text)
+        for place in sheet_plan.tables:
+            self._write_table(ws, place, layout)
+        self._write_charts(ws, layout)
+        self._page_setup(ws, sheet_plan, layout)
+        ws.protect("", {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True, "insert_rows": True, "delete_rows": True})
+
+    def _title_block(self) -> list[tuple[int, str, str]]:
+        lines = [(0, self.meta["title"], "title")]
+        if self.meta["subtitle"]:
+            lines.append((1, self.meta["subtitle"], "subtitle"))
+        line = period_line(self.meta)
+        if line:
+            lines.append((2, line, "note"))
+        return lines
+
+    def _write_text(self, ws: Worksheet, text: TextRow) -> None:
+        fmt = {"title": self.styles.title, "subtitle": self.styles.subtitle, "caption": self.styles.caption}.get(text.kind, self.styles.note)
+        if text.last_col > text.first_col:
+            ws.merge_range(text.row, text.first_col, text.row, text.last_col, "", fmt)
+        ws.write_string(text.row, text.first_col, text.text, fmt)
+
+    def _write_table(self, ws: Worksheet, place: TablePlace, layout: SheetLayout) -> None:
+        table = place.table
+        values = self.values[table.name]
         for column in table.columns:
             col = place.col(column.key)
-            self._write_column(ws, place, column, col, values[column.key])
-            widths[col] = max(widths.get(col, 0), display_width(column, values[column.key]))
+            wrap = (table.name, column.key) in layout.wraps
+            self._write_column(ws, place, column, col, values[column.key], wrap, values.get(column.format_by or ""))
             if not column.derived:
                 self._validate(ws, place, column, col)
         ws.add_table(
@@ -172,14 +194,30 @@ class _ReportWriter:
                 "columns": [{"header": c.title, "header_format": self.styles.header} for c in table.columns],
             },
         )
+        if self.styles.band is not None and place.data_len > 1:
+            cols = [place.col(c.key) for c in table.columns if not c.derived]
+            ranges = " ".join(f"{a1(place.first_row, c)}:{a1(place.last_row, c)}" for c in cols)
+            if cols:
+                ws.conditional_format(
+                    place.first_row, cols[0], place.last_row, cols[0],
+                    {"type": "formula", "criteria": f"=MOD(ROW(),2)={(place.first_row + 1) % 2}", "format": self.styles.band, "multi_range": ranges},
+                )
         if place.totals_row is not None and table.totals:
             self._write_totals(ws, place, values)
-        if place.note_row is not None and table.note:
-            ws.write_string(place.note_row, place.first_col, table.note, self.styles.note)
 
-    def _write_column(self, ws: Worksheet, place: TablePlace, column: Column, col: int, values: list[Any]) -> None:
-        fmt = self.styles.cell(column)
+    def _write_column(
+        self, ws: Worksheet, place: TablePlace, column: Column, col: int, values: list[Any], wrap: bool = False, units: list[Any] | None = None
+    ) -> None:
+        fmt = self.styles.cell(column, wrap)
         row = place.first_row
+        if units is not None and column.formats:  # one number format per row, chosen by another column
+            for i, value in enumerate(values):
+                cell_fmt = self.styles.cell(column, wrap, column.formats.get(str(units[i]))) if units[i] is not None else fmt
+                if value is None:
+                    ws.write_blank(row + i, col, None, cell_fmt)
+                else:
+                    ws.write_number(row + i, col, value, cell_fmt)
+            return
         if column.expression is not None:
             formula = "=" + column.expression.excel_template(
                 lambda key: f"{col_name(place.col(key))}{{r}}",
@@ -202,7 +240,8 @@ class _ReportWriter:
     def _write_totals(self, ws: Worksheet, place: TablePlace, values: dict[str, list[Any]]) -> None:
         assert place.table.totals is not None and place.totals_row is not None
         row = place.totals_row
-        ws.write_string(row, place.first_col, place.table.totals.label, self.styles.total(None))
+        label = place.table.totals.label.replace("{rows}", _count_word(place.data_len))
+        ws.write_string(row, place.first_col, label, self.styles.total(None))
         for key, function in place.table.totals.functions.items():
             col = place.col(key)
             rng = f"{a1(place.first_row, col)}:{a1(place.last_row, col)}"
@@ -267,43 +306,38 @@ class _ReportWriter:
 
     # -- charts and pages ------------------------------------------------------------
 
-    def _charts_beside(self, ws: Worksheet, sheet_plan: SheetPlan) -> None:
-        row = sheet_plan.tables[0].header_row if sheet_plan.tables else 0
-        col = sheet_plan.width + 1
-        for chart in sheet_plan.sheet.charts:
-            if sheet_plan.sheet.kind == "summary":
-                continue  # placed with the other summary charts
-            obj = make_chart(self.wb, chart, self.places[chart.table], self.values[chart.table])
-            anchor = chart.anchor or a1(row, col)
-            ws.insert_chart(anchor, obj, {"object_position": 1})
-            row += chart.height // 20 + 2
+    def _write_charts(self, ws: Worksheet, layout: SheetLayout) -> None:
+        for spot in layout.charts:
+            obj = make_chart(
+                self.wb, spot.chart, spot.place, self.values[spot.place.table.name], palette=self.template.style.palette, size=(spot.width, spot.height)
+            )
+            ws.insert_chart(spot.row, spot.col, obj, {"x_offset": spot.x_offset, "y_offset": CHART_TOP_PX, "object_position": 1})
+            if spot.note:
+                self._write_text(ws, TextRow(spot.note_row, spot.note_cols[0], spot.note_cols[1], spot.note, "note"))
 
-    def _place_summary_charts(self, sheets: dict[str, Worksheet]) -> None:
-        summary = next((sp for sp in self.plans.values() if sp.sheet.kind == "summary"), None)
-        if summary is None:
-            return
-        ws = sheets[summary.sheet.name]
-        charts = [c for sp in self.plans.values() for c in sp.sheet.charts if c.summary or sp is summary]
-        row = summary.next_row
-        for i, chart in enumerate(charts):
-            obj = make_chart(self.wb, chart, self.places[chart.table], self.values[chart.table])
-            x_offset = 0 if i % 2 == 0 else 660
-            ws.insert_chart(row, 0, obj, {"x_offset": x_offset, "object_position": 1})
-            if i % 2 == 1:
-                row += max(chart.height, charts[i - 1].height) // 20 + 2
-
-    def _page_setup(self, ws: Worksheet, sheet_plan: SheetPlan) -> None:
-        title = self.meta["title"].replace("&", "&&")[:100]
+    def _page_setup(self, ws: Worksheet, sheet_plan: SheetPlan, layout: SheetLayout) -> None:
+        title = self.meta["title"].replace("&", "&&")
+        title = title if len(title) <= 80 else title[:79] + "…"
         ws.set_landscape()
         ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.7, right=0.7, top=0.75, bottom=0.75)
+        ws.set_print_scale(layout.scale)
         ws.set_header(f"&L&B{title}&R{sheet_plan.sheet.name.replace('&', '&&')}")
         ws.set_footer("&LGenerated by xlreport&RPage &P of &N")
-        if sheet_plan.tables:
-            first = sheet_plan.tables[0]
-            ws.repeat_rows(first.header_row)
-            if sheet_plan.sheet.kind == "data":
-                ws.freeze_panes(first.header_row + 1, 0)
+        if layout.pagination.breaks:
+            ws.set_h_pagebreaks(layout.pagination.breaks)
+        if layout.pagination.repeat is not None:
+            ws.repeat_rows(layout.pagination.repeat)
+        if sheet_plan.tables and sheet_plan.sheet.kind == "data":
+            ws.freeze_panes(sheet_plan.tables[0].header_row + 1, 0)
+
+
+_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+
+
+def _count_word(n: int) -> str:
+    """``{rows}`` in a totals label: how many rows the total covers, in words up to twelve."""
+    return _WORDS[n] if n < len(_WORDS) else str(n)
 
 
 def _rule_text(column: Column) -> str:
