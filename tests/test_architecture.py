@@ -16,7 +16,8 @@ from xlreport.cli import main
 PACKAGE = Path(xlreport.__file__).resolve().parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
 FORMAT_LIBRARIES = ("zipfile", "xml", "defusedxml")  # what opens a package or parses its XML
-MAX_LINES = 460  # "about 400": reader/workbook.py (451) is to be split once the import edge cases land
+MAX_LINES = 400
+GENERATED = {"_font_metrics.py"}  # a data table written by tools/make_font_metrics.py, not code to read
 
 # The Python function behind each command: the command parses, calls it, prints.
 API = {
@@ -64,7 +65,7 @@ def test_reader_batch_and_xlsx_import_nothing_from_the_writer(path: Path) -> Non
     assert not {name for name in _imports(path) if name.startswith("xlreport.writer")}
 
 
-@pytest.mark.parametrize("path", MODULES, ids=_name)
+@pytest.mark.parametrize("path", [m for m in MODULES if m.name not in GENERATED], ids=_name)
 def test_modules_stay_small(path: Path) -> None:
     assert len(path.read_text(encoding="utf-8").splitlines()) <= MAX_LINES
 

@@ -225,7 +225,7 @@ def test_a_violated_rule_stops_the_build_before_any_byte_unless_a_warning(tmp_pa
 
 def test_the_seed_report_keeps_its_rules(tmp_path: Path) -> None:
     spec = xlreport.load_template("vehicle-exports")
-    assert len(spec.checks) == 12
+    assert len(spec.checks) == 14
     path = xlreport.build(output=tmp_path / "seed.xlsx")
     _, report = xlreport.read_workbook(path)
     assert report.flatten(["code"]) == []
