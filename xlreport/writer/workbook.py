@@ -26,6 +26,7 @@ from ..model.expr import AGGREGATES
 from ..model.values import column_lists, excel_serial
 from ..spec.template import Column, Template
 from .atomic import atomic_path
+from .bulk import BulkTables
 from .charts import make_chart
 from .layout import SheetPlan, TablePlace, plan
 from .styles import Styles, display_width
@@ -48,17 +49,20 @@ _WORKBOOK_OPTIONS = {
 def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_time: dt.datetime) -> Path:
     """Write ``dataset`` (already bound to ``template``) to ``target`` atomically."""
     with atomic_path(target) as tmp, gc_paused():
-        cells = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values())
+        bulk = BulkTables()
+        cells = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values() if len(frame) < bulk.threshold)
         options = {**_WORKBOOK_OPTIONS, "in_memory": cells <= IN_MEMORY_CELLS}
         workbook = xlsxwriter.Workbook(str(tmp), options)
-        _ReportWriter(workbook, dataset, template, build_time).write()
+        _ReportWriter(workbook, dataset, template, build_time, bulk).write()
         workbook.close()
+        bulk.finish(tmp)
     return target
 
 
 class _ReportWriter:
-    def __init__(self, workbook: Workbook, dataset: Dataset, template: Template, build_time: dt.datetime) -> None:
+    def __init__(self, workbook: Workbook, dataset: Dataset, template: Template, build_time: dt.datetime, bulk: BulkTables) -> None:
         self.wb = workbook
+        self.bulk = bulk
         self.dataset = dataset
         self.template = template
         self.build_time = build_time
@@ -155,11 +159,9 @@ class _ReportWriter:
             widths[col] = max(widths.get(col, 0), display_width(column, values[column.key]))
             if not column.derived:
                 self._validate(ws, place, column, col)
-        ws.add_table(
-            place.header_row,
-            place.first_col,
-            place.last_row,
-            place.last_col,
+        self.bulk.add_table(
+            ws,
+            place,
             {
                 "name": table.name,
                 "style": "Table Style Medium 2",
@@ -180,11 +182,15 @@ class _ReportWriter:
                 lambda key: f"{col_name(place.col(key))}{{r}}",
                 lambda key: f"${col_name(place.col(key))}${place.first_row + 1}:${col_name(place.col(key))}${place.last_row + 1}",
             )
+            if self.bulk.takes(place):
+                return self.bulk.write_column(ws, place, col, column.type, values, fmt, formula)
             for i, value in enumerate(values):
                 ws.write_formula(row + i, col, formula.format(r=row + i + 1), fmt, "" if value is None else value)
             return
         if column.type == "date":
             values = [None if v is None else excel_serial(v) for v in values]
+        if self.bulk.takes(place):
+            return self.bulk.write_column(ws, place, col, column.type, values, fmt, None)
         write = ws.write_number if column.type in ("integer", "number", "percent", "date") else ws.write_string
         for i, value in enumerate(values):
             if value is None:
