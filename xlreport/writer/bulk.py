@@ -18,6 +18,7 @@ import threading
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,14 @@ def bulk_rows() -> int:
 
 @dataclass
 class _Column:
+    col: int
     letter: str
     fmt: Format
     kind: str  # "number", "string" (values are shared-string indices) or "formula"
     values: Sequence[Any]
     formula: str = ""  # an XML-escaped str.format template over {r}
     whole: bool = False  # numbers that are all Python ints (integer and date columns)
+    text: Sequence[Any] = ()  # a text column's strings, for chart caches
 
 
 @dataclass
@@ -74,12 +77,14 @@ class BulkTables:
     def write_column(self, ws: Worksheet, place: TablePlace, col: int, kind: str, values: Sequence[Any], fmt: Format, formula: str | None) -> None:
         """One column: its first and last cells through xlsxwriter, the rest kept for :meth:`finish`."""
         table = self.tables.setdefault((place.sheet, place.table.name), _Table(ws, place))
+        if "_get_range_data" not in vars(ws):  # charts cache the cells they show: give them the kept rows
+            ws._get_range_data = partial(self._range_data, ws, ws._get_range_data)
         first, last = place.first_row, place.last_row
         if formula is not None:
             for row, value in ((first, values[0]), (last, values[-1])):
                 ws.write_formula(row, col, formula.format(r=row + 1), fmt, "" if value is None else value)
             template = ws._escape_data(ws._prepare_formula(formula))
-            table.columns.append(_Column(col_name(col), fmt, "formula", values, template))
+            table.columns.append(_Column(col, col_name(col), fmt, "formula", values, template))
             return
         if kind in _NUMERIC:
             for row, value in ((first, values[0]), (last, values[-1])):
@@ -88,7 +93,7 @@ class BulkTables:
                 else:
                     ws.write_number(row, col, value, fmt)
             whole = kind in ("integer", "date") and all(type(v) is int for v in values if v is not None)
-            table.columns.append(_Column(col_name(col), fmt, "number", values, whole=whole))
+            table.columns.append(_Column(col, col_name(col), fmt, "number", values, whole=whole))
             return
         # Shared strings get their indices in the order xlsxwriter would give them: by first appearance.
         strings = ws.str_table
@@ -99,7 +104,7 @@ class BulkTables:
         self._text_cell(ws, last, col, values[-1], fmt)
         strings.count = count + int((codes >= 0).sum())
         lookup = indices + [None]  # code -1, a missing value, picks the None at the end
-        table.columns.append(_Column(col_name(col), fmt, "string", [lookup[c] for c in codes.tolist()]))
+        table.columns.append(_Column(col, col_name(col), fmt, "string", [lookup[c] for c in codes.tolist()], text=values))
 
     @staticmethod
     def _text_cell(ws: Worksheet, row: int, col: int, value: str | None, fmt: Format) -> None:
@@ -107,6 +112,20 @@ class BulkTables:
             ws.write_blank(row, col, None, fmt)
         else:
             ws.write_string(row, col, value, fmt)
+
+    def _range_data(self, ws: Worksheet, cells: Any, row_start: int, col_start: int, row_end: int, col_end: int) -> list[Any]:
+        """``Worksheet._get_range_data`` (chart caches) with the middle rows of big tables filled in."""
+        middles = [t for t in self.tables.values() if t.sheet is ws]
+        data: list[Any] = []
+        for row in range(row_start, row_end + 1):
+            table = next((t for t in middles if t.place.first_row < row < t.place.last_row), None)
+            if table is None:
+                data += cells(row, col_start, row, col_end)
+                continue
+            by_col = {c.col: c for c in table.columns}
+            i = row - table.place.first_row
+            data += [_cached(by_col.get(col), i) for col in range(col_start, col_end + 1)]
+        return data
 
     def add_table(self, ws: Worksheet, place: TablePlace, options: dict[str, Any]) -> None:
         """``ws.add_table`` over the table; for a big one without xlsxwriter's per-cell overlap bookkeeping."""
@@ -147,6 +166,18 @@ class BulkTables:
             os.replace(spliced, path)
         finally:
             spliced.unlink(missing_ok=True)
+
+
+def _cached(column: _Column | None, i: int) -> Any:
+    """A cell as xlsxwriter gives it to a chart's cache."""
+    if column is None:
+        return None
+    if column.kind == "string":
+        return "" if column.text[i] is None else column.text[i]
+    value = column.values[i]
+    if column.kind == "formula":
+        return "" if value is None else value
+    return "" if value is None else f"{value:.16g}"
 
 
 def _sheet_chunks(xml: str, tables: list[_Table]) -> Iterator[bytes | memoryview]:
