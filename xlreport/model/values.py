@@ -121,6 +121,12 @@ def _fast_path(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] |
     if kind in ("text", "category"):
         return _fast_text(values)
     types = set(map(type, values))
+    if type(None) in types and len(types) > 1:  # missing values: convert the others, then put the gaps back
+        present = _fast_path([v for v in values if v is not None], kind, normalize)
+        if present is None:
+            return None
+        filled = iter(present)
+        return [None if v is None else next(filled) for v in values]
     if kind in ("number", "percent", "integer") and types <= {float, int} and values:
         array = np.asarray(values, dtype=np.float64)
         if not np.isfinite(array).all():
@@ -137,13 +143,14 @@ def _fast_path(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] |
 
 
 def _fast_text(values: Sequence[Any]) -> list[Any] | None:
+    present = [v for v in values if v is not None]  # (not `None in values`: pd.NA == None raises)
     try:
-        joined = "".join(values)  # a TypeError unless every value is text: the type check, in C
+        joined = "".join(present)  # a TypeError unless every value is text: the type check, in C
     except TypeError:
         return None
-    if len(joined) > MAX_TEXT and max(map(len, values)) > MAX_TEXT:
+    if len(joined) > MAX_TEXT and max(map(len, present)) > MAX_TEXT:
         return None
-    blank = {v for v in set(values) if not v or v.isspace()}
+    blank = {v for v in set(present) if not v or v.isspace()}
     out = [None if v in blank else v for v in values] if blank else list(values)
     return [v if v is None else _clean_text(v) for v in out] if "\r" in joined else out
 
@@ -261,7 +268,7 @@ def rule_problems(values: Sequence[Any], column: Column, lookup: set[str] | None
 
 def _may_break_rules(values: Sequence[Any], column: Column, allowed: set[str] | None) -> bool:
     """A cheap whole-column look first: most columns break no rule, and then no value is visited."""
-    present = [v for v in values if v is not None] if None in values else values
+    present = [v for v in values if v is not None]  # (not `None in values`: pd.NA == None raises)
     if column.required and len(present) < len(values):
         return True
     if allowed is not None and not set(present) <= allowed:
