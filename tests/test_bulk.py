@@ -74,6 +74,7 @@ _numbers = st.one_of(
     st.sampled_from([0.1, 0.6043, 1e-5, 123456789012345.0, 999999999999999.0, -0.0, 2.5e-300]),
 )
 _tricky = ["=1+1", "+A1", "@x", "-3", "a & <b> \"c\" 'd'", " lead", "tab\tnew\nline", "Zürich 北京", "00123"]
+_tricky += ["_x0041_", "\x01ctl", "trail ", "\u3000wide", "<r>rich</r>", "a\r\nb", "emoji 😀", "\u2028"]
 _texts = st.one_of(st.none(), st.sampled_from(_tricky), st.text(max_size=12))
 _rows = st.fixed_dictionaries(
     {

@@ -11,6 +11,7 @@ Both roads give the same sheet XML byte for byte (tests/test_bulk.py compares th
 
 from __future__ import annotations
 
+import io
 import os
 import queue
 import re
@@ -20,13 +21,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from xlsxwriter.format import Format
+from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
+from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from ..cells import col_name
@@ -50,10 +53,10 @@ class _Column:
     col: int
     letter: str
     fmt: Format
-    kind: str  # "number", "string" (values are shared-string indices) or "formula"
-    values: Sequence[Any]
+    kind: str  # "number", "string" or "formula"
+    values: Sequence[Any] | np.ndarray  # a text column's shared-string indices: an array, -1 where empty
     formula: str = ""  # an XML-escaped str.format template over {r}
-    whole: bool = False  # numbers that are all Python ints (integer and date columns)
+    whole: bool = False  # integer and date columns: Python ints
     text: Sequence[Any] = ()  # a text column's strings, for chart caches
 
 
@@ -92,7 +95,7 @@ class BulkTables:
                     ws.write_blank(row, col, None, fmt)
                 else:
                     ws.write_number(row, col, value, fmt)
-            whole = kind in ("integer", "date") and all(type(v) is int for v in values if v is not None)
+            whole = kind in ("integer", "date")  # bound values: ints (a fraction would stop pyarrow, not slip through)
             table.columns.append(_Column(col, col_name(col), fmt, "number", values, whole=whole))
             return
         # Shared strings get their indices in the order xlsxwriter would give them: by first appearance.
@@ -103,8 +106,8 @@ class BulkTables:
         indices = [strings._get_shared_string_index(u) for u in uniques.tolist()]
         self._text_cell(ws, last, col, values[-1], fmt)
         strings.count = count + int((codes >= 0).sum())
-        lookup = indices + [None]  # code -1, a missing value, picks the None at the end
-        table.columns.append(_Column(col, col_name(col), fmt, "string", [lookup[c] for c in codes.tolist()], text=values))
+        ids = np.array([*indices, -1], dtype=np.int64)[codes]  # code -1, a missing value, picks the -1 at the end
+        table.columns.append(_Column(col, col_name(col), fmt, "string", ids, text=values))
 
     @staticmethod
     def _text_cell(ws: Worksheet, row: int, col: int, value: str | None, fmt: Format) -> None:
@@ -142,10 +145,17 @@ class BulkTables:
         if spec.get("autofilter"):
             spec["autofilter"] = full
 
-    def finish(self, path: Path) -> None:
-        """Copy the closed workbook at ``path`` part by part, streaming the kept rows into their sheets."""
+    def close(self, workbook: Workbook, path: Path) -> None:
+        """Close ``workbook`` (being written at ``path``), then put in what was kept for here."""
         if not self.tables:
+            workbook.close()
             return
+        workbook.str_table.__class__ = _StringsWrittenLater
+        workbook.close()
+        self.finish(path, cast(_StringsWrittenLater, workbook.str_table).kept)
+
+    def finish(self, path: Path, strings: list[str]) -> None:
+        """Copy the closed workbook at ``path`` part by part, streaming the kept rows into their sheets."""
         by_part: dict[str, list[_Table]] = {}
         for table in self.tables.values():
             by_part.setdefault(f"xl/worksheets/sheet{table.sheet.index + 1}.xml", []).append(table)
@@ -155,6 +165,11 @@ class BulkTables:
                 for info in source.infolist():
                     copy = zipfile.ZipInfo(info.filename, info.date_time)
                     copy.compress_type, copy.external_attr, copy.create_system = info.compress_type, info.external_attr, info.create_system
+                    if info.filename == "xl/sharedStrings.xml":
+                        copy._compresslevel = DEFLATE_LEVEL  # type: ignore[attr-defined]
+                        with target.open(copy, "w") as out:
+                            _stream(out, _sst_chunks(source.read(info), strings))
+                        continue
                     if info.filename not in by_part:
                         target.writestr(copy, source.read(info))
                         continue
@@ -166,6 +181,59 @@ class BulkTables:
             os.replace(spliced, path)
         finally:
             spliced.unlink(missing_ok=True)
+
+
+class _StringsWrittenLater(SharedStringTable):
+    """xlsxwriter's shared strings, whose <si> elements :func:`_sst_chunks` writes instead.
+
+    xlsxwriter writes each string through three regexes, which at a million rows of text is
+    seconds; charts still read the strings through ``_get_shared_string``.
+    """
+
+    kept: list[str]
+    string_array: list[str]
+
+    def _sort_string_data(self) -> None:
+        super()._sort_string_data()
+        self.kept, self.string_array = self.string_array, []
+
+    def _get_shared_string(self, index: int) -> str:
+        return self.kept[index]
+
+
+# Strings xlsxwriter writes some other way than <si><t>escaped</t></si>: control characters and
+# "_xHHHH_" escapes, leading or trailing white space (Python's \s: a superset here), rich strings.
+_SPECIAL_STRING = r"[\x{00}-\x{08}\x{0b}-\x{1f}\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4}_|^[\t-\r\x{1c}-\x{1f}\x{85}\p{Z}]|[\t-\r\x{1c}-\x{1f}\x{85}\p{Z}]$|^<r>"
+
+
+def _sst_chunks(xml: bytes, strings: list[str]) -> Iterator[bytes | memoryview]:
+    """xlsxwriter's sharedStrings.xml (written without its strings) with the <si> elements put in."""
+    end = xml.rindex(b"</sst>")
+    yield xml[:end]
+    writer = SharedStrings()
+    for start in range(0, len(strings), 100_000):
+        block = strings[start : start + 100_000]
+        try:
+            texts = pa.array(block, pa.string())
+        except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: xlsxwriter's own way, string by string
+            writer.fh = io.StringIO()
+            for string in block:
+                writer._write_si(string)
+            yield writer.fh.getvalue().encode("utf-8")
+            continue
+        escaped = pc.replace_substring(pc.replace_substring(pc.replace_substring(texts, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
+        elements = pc.binary_join_element_wise("<si><t>", escaped, "</t></si>", "")
+        special = pc.match_substring_regex(texts, _SPECIAL_STRING)
+        odd = np.flatnonzero(special.to_numpy(zero_copy_only=False)).tolist()
+        if odd:
+            exact: list[str | None] = [None] * len(block)
+            for i in odd:
+                writer.fh = io.StringIO()
+                writer._write_si(block[i])
+                exact[i] = writer.fh.getvalue()
+            elements = pc.if_else(special, pa.array(exact, pa.string()), elements)
+        yield _buffer(elements)
+    yield xml[end:]
 
 
 def _cached(column: _Column | None, i: int) -> Any:
@@ -211,7 +279,7 @@ def _rows(table: _Table) -> Iterator[memoryview]:
         yield _buffer(pc.binary_join_element_wise(heads, *cells, "</row>", ""))
 
 
-def _cells(column: _Column, style: int, rows: pa.Array, values: Sequence[Any]) -> pa.Array:
+def _cells(column: _Column, style: int, rows: pa.Array, values: Any) -> pa.Array:
     """One column's cells for a block of rows, exactly as xlsxwriter writes them."""
     start = f'<c r="{column.letter}'
     blank = pc.binary_join_element_wise(start, rows, f'" s="{style}"/>', "")
@@ -224,7 +292,7 @@ def _cells(column: _Column, style: int, rows: pa.Array, values: Sequence[Any]) -
         cached = pa.array(["" if v is None else str(v) for v in values], pa.string())
         return pc.binary_join_element_wise(start, rows, f'" s="{style}"><f>', text, "</f><v>", cached, "</v></c>", "")
     if column.kind == "string":
-        shown = pc.cast(pa.array(values, pa.int64()), pa.string())
+        shown = pc.cast(pa.array(values, pa.int64(), mask=values < 0), pa.string())
         return pc.coalesce(pc.binary_join_element_wise(start, rows, f'" s="{style}" t="s"><v>', shown, "</v></c>", ""), blank)
     # Whole numbers: str(n) is n's .16G below 10**16.  Floats: xlsxwriter's .16G, in Python.
     whole = pc.cast(pa.array(values, pa.int64()), pa.string()) if column.whole else None

@@ -54,8 +54,7 @@ def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_
         options = {**_WORKBOOK_OPTIONS, "in_memory": cells <= IN_MEMORY_CELLS}
         workbook = xlsxwriter.Workbook(str(tmp), options)
         _ReportWriter(workbook, dataset, template, build_time, bulk).write()
-        workbook.close()
-        bulk.finish(tmp)
+        bulk.close(workbook, tmp)
     return target
 
 
