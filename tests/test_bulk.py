@@ -193,3 +193,45 @@ def test_libreoffice_recalculates_both_roads_to_the_same_values(sales_template: 
     assert len([ref for ref in orders if ref.startswith("I")]) > 250  # the derived column is there, recalculated
     frame = pd.DataFrame(sales_data(300, seed=5)["tables"]["orders"])
     assert orders["A100"] == float(frame["order_id"].iloc[100 - 4])
+
+
+# -- the vectorised coercions that feed both roads ------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.decimals(places=4, allow_nan=False, allow_infinity=False).map(float)), min_size=1))  # noqa: E501
+def test_rounding_to_15_digits_in_bulk_equals_rounding_each_value(numbers: list[float]) -> None:
+    import math
+
+    import numpy as np
+
+    from xlreport.model.values import _round15_array, round15
+
+    got = _round15_array(np.array(numbers * 3, dtype=np.float64))
+    want = [round15(v) for v in numbers * 3]
+    assert [(v, math.copysign(1, v)) for v in got] == [(v, math.copysign(1, v)) for v in want]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    kind=st.sampled_from(["integer", "number", "percent", "date", "text"]),
+    values=st.lists(st.one_of(st.none(), st.integers(-(10**15) + 1, 10**15 - 1), st.floats(-1e9, 1e9), st.dates(dt.date(1900, 3, 1)), st.text(max_size=5))),
+)
+def test_columns_with_missing_values_coerce_as_value_by_value(kind: str, values: list[Any]) -> None:
+    from xlreport.model import values as v
+    from xlreport.spec.template import Column
+
+    column = Column(key="k", header="K", type=kind)
+    got, problems = v.coerce_column(values, column, strict_text=False)
+    want = []
+    for value in values:
+        if v.is_missing(value):
+            want.append(None)
+            continue
+        try:
+            want.append(v._CONVERTERS[kind](value, False))
+        except v._Coerced as c:
+            want.append(c.value)
+        except v._Bad:
+            want.append(None)
+    assert got == want

@@ -134,12 +134,30 @@ def _fast_path(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] |
         if kind == "integer":
             ok = bool((array == np.floor(array)).all() and (np.abs(array) < MAX_INT).all())
             return array.astype(np.int64).tolist() if ok else None
-        if normalize:
-            return [round15(v) for v in array.tolist()]
-        return array.tolist()
+        return _round15_array(array) if normalize else array.tolist()
     if kind == "date" and types <= {dt.date} and (not values or min(values) >= MIN_DATE):
         return list(values)
     return None
+
+
+def _round15_array(array: np.ndarray) -> list[float]:
+    """``round15`` of every value, formatting in Python only the values that may change.
+
+    A value that is the double nearest a decimal of at most 15 significant digits is its own
+    ``round15``.  Most are: when ``N / 10**k`` (or ``N * 10**-k``), with N the value scaled to
+    15 digits and rounded, gives the value back exactly, it is the double nearest that decimal.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        magnitude = np.abs(array)
+        k = np.where(magnitude < 1, 15, 14 - np.floor(np.log10(magnitude))).astype(np.int64)  # log10(0) is -inf, but 0 < 1
+        up, down = 10.0 ** np.clip(k, 0, 22), 10.0 ** np.clip(-k, 0, 22)  # powers of ten, exact
+        n = np.rint(array * up / down)
+        back = n / up * down  # one rounding: the double nearest N * 10**-k
+        clean = (back == array) & (np.abs(n) < 1e15)
+    out = array.tolist()
+    for i in np.flatnonzero(~clean).tolist():
+        out[i] = round15(out[i])
+    return out
 
 
 def _fast_text(values: Sequence[Any]) -> list[Any] | None:
