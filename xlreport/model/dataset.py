@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -96,12 +97,19 @@ class Dataset:
 
     def hash(self) -> str:
         """sha256 of a canonical JSON form (column lists): equal typed data, equal hash."""
-        canonical = {
-            "meta": {k: v for k, v in self.meta.fields().items() if v},
-            "tables": {name: column_lists(frame) for name, frame in self.tables.items()},
-        }
-        text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        # The text of json.dumps({"meta": ..., "tables": {name: {column: [values]}}}, sort_keys=True),
+        # fed to the digest a column at a time: a million-row table never becomes one string.
+        dump = functools.partial(json.dumps, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        digest = hashlib.sha256()
+        digest.update(('{"meta":' + dump({k: v for k, v in self.meta.fields().items() if v}) + ',"tables":{').encode("utf-8"))
+        for i, name in enumerate(sorted(self.tables)):
+            columns = column_lists(self.tables[name])
+            digest.update((("," if i else "") + dump(name) + ":{").encode("utf-8"))
+            for j, key in enumerate(sorted(columns)):
+                digest.update((("," if j else "") + dump(key) + ":" + dump(columns[key])).encode("utf-8"))
+            digest.update(b"}")
+        digest.update(b"}}")
+        return digest.hexdigest()
 
     def equals(self, other: Dataset) -> bool:
         return self.to_dict() == other.to_dict()
@@ -172,7 +180,7 @@ class Dataset:
                     report.add(self._finding(name, None, column.key, "missing-column", f"missing required column {column.key!r}; add it to every row"))
                 out[column.key] = [None] * len(frame)
                 continue
-            values, problems = coerce_column(given_columns[column.key], column, strict_text=False)
+            values, problems = coerce_column(given_columns.pop(column.key), column, strict_text=False)  # the raw list goes now
             for p in problems:
                 report.add(self._finding(name, p.row, column.key, p.code, p.message))
             out[column.key] = values

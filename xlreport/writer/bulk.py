@@ -17,6 +17,7 @@ import queue
 import re
 import threading
 import zipfile
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -151,6 +152,8 @@ class BulkTables:
             workbook.close()
             return
         workbook.str_table.__class__ = _StringsWrittenLater
+        for table in self.tables.values():  # xlsxwriter's row loop would add an empty dict per kept row
+            table.sheet.table = _NoNewRows(dict, table.sheet.table)
         workbook.close()
         self.finish(path, cast(_StringsWrittenLater, workbook.str_table).kept)
 
@@ -181,6 +184,13 @@ class BulkTables:
             os.replace(spliced, path)
         finally:
             spliced.unlink(missing_ok=True)
+
+
+class _NoNewRows(defaultdict[int, dict[int, Any]]):
+    """A sheet's cells once written: looking up an empty row finds nothing and adds nothing."""
+
+    def __missing__(self, key: int) -> dict[int, Any]:
+        return {}
 
 
 class _StringsWrittenLater(SharedStringTable):
