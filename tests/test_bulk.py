@@ -235,3 +235,21 @@ def test_columns_with_missing_values_coerce_as_value_by_value(kind: str, values:
         except v._Bad:
             want.append(None)
     assert got == want
+
+
+def test_the_dataset_hash_fed_a_column_at_a_time_is_the_digest_of_the_whole_json(template_path: Path) -> None:
+    import hashlib
+    import json
+
+    from xlreport.model.dataset import _json_default
+    from xlreport.model.values import column_lists
+
+    rows = [{"n": i, "d": None if i % 3 else dt.date(2000, 1, 1) + dt.timedelta(days=i), "t": "é" if i % 2 else None} for i in range(50)]
+    data = {"meta": {"title": "Mixed", "as_of": dt.date(2024, 1, 31)}, "tables": {"mixed": rows, "second": [{"k": "x", "v": 1}]}}
+    dataset = xlreport.Dataset.from_dict(data).bind(xlreport.load_template(template_path))
+    canonical = {
+        "meta": {k: v for k, v in dataset.meta.fields().items() if v},
+        "tables": {name: column_lists(frame) for name, frame in dataset.tables.items()},
+    }
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    assert dataset.hash() == hashlib.sha256(text.encode("utf-8")).hexdigest()
