@@ -119,16 +119,15 @@ class BulkTables:
 
     def _range_data(self, ws: Worksheet, cells: Any, row_start: int, col_start: int, row_end: int, col_end: int) -> list[Any]:
         """``Worksheet._get_range_data`` (chart caches) with the middle rows of big tables filled in."""
-        middles = [t for t in self.tables.values() if t.sheet is ws]
+        middles = [(t.place, {c.col: c for c in t.columns}) for t in self.tables.values() if t.sheet is ws]
         data: list[Any] = []
         for row in range(row_start, row_end + 1):
-            table = next((t for t in middles if t.place.first_row < row < t.place.last_row), None)
-            if table is None:
+            found = next(((place, by_col) for place, by_col in middles if place.first_row < row < place.last_row), None)
+            if found is None:
                 data += cells(row, col_start, row, col_end)
                 continue
-            by_col = {c.col: c for c in table.columns}
-            i = row - table.place.first_row
-            data += [_cached(by_col.get(col), i) for col in range(col_start, col_end + 1)]
+            place, by_col = found
+            data += [_cached(by_col.get(col), row - place.first_row) for col in range(col_start, col_end + 1)]
         return data
 
     def add_table(self, ws: Worksheet, place: TablePlace, options: dict[str, Any]) -> None:
@@ -163,6 +162,7 @@ class BulkTables:
         for table in self.tables.values():
             by_part.setdefault(f"xl/worksheets/sheet{table.sheet.index + 1}.xml", []).append(table)
         spliced = path.with_name(path.name + ".bulk")
+        spliced_parts: set[str] = set()
         try:
             with zipfile.ZipFile(path) as source, zipfile.ZipFile(spliced, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target:
                 for info in source.infolist():
@@ -170,17 +170,20 @@ class BulkTables:
                     copy.compress_type, copy.external_attr, copy.create_system = info.compress_type, info.external_attr, info.create_system
                     if info.filename == "xl/sharedStrings.xml":
                         copy._compresslevel = DEFLATE_LEVEL  # type: ignore[attr-defined]
-                        with target.open(copy, "w") as out:
+                        with target.open(copy, "w", force_zip64=sum(map(len, strings)) > 2**29) as out:
                             _stream(out, _sst_chunks(source.read(info), strings))
                         continue
                     if info.filename not in by_part:
                         target.writestr(copy, source.read(info))
                         continue
                     xml = source.read(info).decode("utf-8")
+                    spliced_parts.add(info.filename)
                     rows = sum(t.place.data_len * len(t.columns) for t in by_part[info.filename])
                     copy._compresslevel = DEFLATE_LEVEL  # type: ignore[attr-defined]
                     with target.open(copy, "w", force_zip64=rows * 80 > 2**31) as out:
                         _stream(out, _sheet_chunks(xml, by_part[info.filename]))
+            if spliced_parts != set(by_part):  # xlsxwriter named its sheet parts some other way
+                raise RuntimeError(f"xlsxwriter wrote no part {sorted(set(by_part) - spliced_parts)}; the column road needs sheetN.xml names")
             os.replace(spliced, path)
         finally:
             spliced.unlink(missing_ok=True)
