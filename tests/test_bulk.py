@@ -253,3 +253,36 @@ def test_the_dataset_hash_fed_a_column_at_a_time_is_the_digest_of_the_whole_json
     }
     text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
     assert dataset.hash() == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_number_text = st.one_of(
+    st.floats(-1e20, 1e20).map(repr),
+    st.integers(-(10**16), 10**16).map(str),
+    st.sampled_from(["", "  ", " 42 ", "+5", "-0", ".5", "1.", "1e5", "1E-3", "1,234", "12%", "n/a", "\u00a042", "1 000", "١٢", "007", "1e400"]),
+)
+_date_text = st.one_of(st.dates(dt.date(1, 1, 1)).map(dt.date.isoformat), st.sampled_from(["", "2021-02-30", "2024-01-05T00:00", " 2024-01-05 ", "2024-1-5"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=st.sampled_from(["integer", "number", "percent", "date"]), data=st.data())
+def test_csv_text_columns_parse_as_value_by_value(kind: str, data: st.DataObject) -> None:
+    from xlreport.model import values as v
+    from xlreport.spec.template import Column
+
+    texts = data.draw(st.lists(_date_text if kind == "date" else _number_text, min_size=1, max_size=30))
+    column = Column(key="k", header="K", type=kind)
+    got, problems = v.coerce_column(texts, column, strict_text=False)
+    want, bad = [], []
+    for i, value in enumerate(texts):
+        if v.is_missing(value):
+            want.append(None)
+            continue
+        try:
+            want.append(v._CONVERTERS[kind](value, False))
+        except v._Coerced as c:
+            want.append(c.value)
+        except v._Bad:
+            want.append(None)
+            bad.append(i)
+    assert got == want
+    assert [(p.row, p.code) for p in problems] == [(i, "type-error") for i in bad]

@@ -95,6 +95,8 @@ def coerce_column(
     """
     kind = column.type
     fast = _fast_path(values, kind, normalize)
+    if fast is None and not strict_text:
+        fast = _fast_csv_text(values, kind, normalize)
     if fast is not None:
         return fast, []
     out: list[Any] = []
@@ -138,6 +140,43 @@ def _fast_path(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] |
     if kind == "date" and types <= {dt.date} and (not values or min(values) >= MIN_DATE):
         return list(values)
     return None
+
+
+_PLAIN_NUMBER = r"^[+-]?(\d+(\.\d+)?([eE][+-]?\d+)?|\.\d+)$"  # _NUMBER_TEXT without thousands separators
+
+
+def _fast_csv_text(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] | None:
+    """Columns of plain number or ISO date text (CSV files), parsed whole with Arrow; None for anything else.
+
+    Only where text is converted silently (building): the per-value road reports each coercion.
+    Arrow's patterns and trimming accept less than Python's (ASCII digits, Unicode white space),
+    so anything unusual takes the per-value road.
+    """
+    if kind not in ("integer", "number", "percent", "date") or not values or set(map(type, values)) != {str}:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(pa.array(values, pa.string()))
+    blank = pc.equal(pc.utf8_length(text), 0)
+    present = pc.filter(text, pc.invert(blank))
+    try:
+        if kind == "date":
+            if not pc.all(pc.match_substring_regex(present, r"^\d{4}-\d{2}-\d{2}$"), min_count=0).as_py():
+                return None
+            days = pc.cast(present, pa.date32()).to_pylist()
+            converted: list[Any] | None = days if not days or min(days) >= MIN_DATE else None
+        else:
+            if not pc.all(pc.match_substring_regex(present, _PLAIN_NUMBER), min_count=0).as_py():
+                return None
+            numbers = pc.cast(present, pa.float64()).to_numpy(zero_copy_only=False)
+            converted = _fast_path(numbers.tolist(), kind, normalize) if np.isfinite(numbers).all() else None
+    except pa.ArrowInvalid:  # a day that does not exist, a number Arrow will not parse
+        return None
+    if converted is None:
+        return None
+    filled = iter(converted)
+    return [None if gap else next(filled) for gap in blank.to_pylist()]
 
 
 def _round15_array(array: np.ndarray) -> list[float]:
