@@ -59,9 +59,9 @@ def write_workbook(dataset: Dataset, template: Template, target: Path, *, build_
 
 
 class _ReportWriter:
-    def __init__(self, workbook: Workbook, dataset: Dataset, template: Template, build_time: dt.datetime, bulk: BulkTables) -> None:
+    def __init__(self, workbook: Workbook, dataset: Dataset, template: Template, build_time: dt.datetime, bulk: BulkTables | None = None) -> None:
         self.wb = workbook
-        self.bulk = bulk
+        self.bulk = bulk if bulk is not None else BulkTables()
         self.dataset = dataset
         self.template = template
         self.build_time = build_time
