@@ -222,19 +222,8 @@ def test_columns_with_missing_values_coerce_as_value_by_value(kind: str, values:
     from xlreport.spec.template import Column
 
     column = Column(key="k", header="K", type=kind)
-    got, problems = v.coerce_column(values, column, strict_text=False)
-    want = []
-    for value in values:
-        if v.is_missing(value):
-            want.append(None)
-            continue
-        try:
-            want.append(v._CONVERTERS[kind](value, False))
-        except v._Coerced as c:
-            want.append(c.value)
-        except v._Bad:
-            want.append(None)
-    assert got == want
+    got, _ = v.coerce_column(values, column, strict_text=False)
+    assert got == _value_by_value(values, kind)[0]
 
 
 def test_the_dataset_hash_fed_a_column_at_a_time_is_the_digest_of_the_whole_json(template_path: Path) -> None:
@@ -272,17 +261,26 @@ def test_csv_text_columns_parse_as_value_by_value(kind: str, data: st.DataObject
     texts = data.draw(st.lists(_date_text if kind == "date" else _number_text, min_size=1, max_size=30))
     column = Column(key="k", header="K", type=kind)
     got, problems = v.coerce_column(texts, column, strict_text=False)
-    want, bad = [], []
-    for i, value in enumerate(texts):
-        if v.is_missing(value):
-            want.append(None)
-            continue
-        try:
-            want.append(v._CONVERTERS[kind](value, False))
-        except v._Coerced as c:
-            want.append(c.value)
-        except v._Bad:
-            want.append(None)
-            bad.append(i)
+    want, bad = _value_by_value(texts, kind)
     assert got == want
     assert [(p.row, p.code) for p in problems] == [(i, "type-error") for i in bad]
+
+
+def _value_by_value(values: list[Any], kind: str) -> tuple[list[Any], list[int]]:
+    """What the per-value converters make of ``values`` (building: coercions are silent), and the rows they refuse."""
+    from xlreport.model import values as v
+
+    out: list[Any] = []
+    bad: list[int] = []
+    for i, value in enumerate(values):
+        if v.is_missing(value):
+            out.append(None)
+            continue
+        try:
+            out.append(v._CONVERTERS[kind](value, False))
+        except v._Coerced as c:
+            out.append(c.value)
+        except v._Bad:
+            out.append(None)
+            bad.append(i)
+    return out, bad
