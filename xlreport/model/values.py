@@ -325,7 +325,7 @@ def rule_problems(values: Sequence[Any], column: Column, lookup: set[str] | None
 
 def _may_break_rules(values: Sequence[Any], column: Column, allowed: set[str] | None) -> bool:
     """A cheap whole-column look first: most columns break no rule, and then no value is visited."""
-    present = [v for v in values if v is not None]  # (not `None in values`: pd.NA == None raises)
+    present = [v for v in values if v is not None] if None in values else values
     if column.required and len(present) < len(values):
         return True
     if allowed is not None and not set(present) <= allowed:
