@@ -1,108 +1,179 @@
-"""Import speed: xlreport.read_workbook vs a bare python-calamine read vs pandas+openpyxl.
+"""Import speed and memory: xlreport.read_workbook vs the readers underneath and pandas.
 
-Builds a 100,000-row by 8-column report, then reads it back in one run: with
-xlreport (a table this large is read column by column through fastexcel), with
-xlreport forced to its row-by-row road (python-calamine), with a bare
-python-calamine read of the sheet, with a bare fastexcel read of the table into Python
-lists (the road xlreport takes for large tables: like with like), and with
-pandas+openpyxl; the safety scan xlreport runs first is timed on its own line.
-Prints the ratios.  Targets (issue 3): xlreport at most 1.5x the bare calamine
-read, and at least 5x faster than pandas with openpyxl.
+Builds one report of N rows by 8 columns, then reads it back, each contender in a fresh child
+process (so that its peak resident memory is its own), printed side by side in one run:
 
-    python benchmarks/import.py [--rows N] [--repeat K]
+- **xlreport**: ``read_workbook``: the safety scan, finding the table, reading it column by column
+  (fastexcel), typing and validating every value, recomputing the derived columns.
+- **xlreport, row by row**: the same forced onto python-calamine's row road (small or mixed tables).
+- **of which safety scan**: xlreport's checks of the zip and the sheet XML alone (part of the first line).
+- **fastexcel**: the bare read of the sheet into Arrow columns (``load_sheet(..., eager=True)``).
+- **python-calamine**: the bare read of the sheet into Python rows (``to_python()``).
+- **pandas + calamine** and **pandas + openpyxl**: ``pd.read_excel`` with each engine.
+
+Targets (issue 13): at 100,000 rows xlreport at most 1.5x bare fastexcel's time; at 1,000,000
+rows (``--big``) xlreport's peak memory at most 2x fastexcel's.
+
+    python3 benchmarks/import.py [--rows N | --big] [--repeat K] [--skip NAME ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import multiprocessing.queues
+import resource
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import fastexcel
-import pandas as pd
-import pyarrow as pa
-import python_calamine
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import frame, write_template  # noqa: E402
 
-import xlreport  # noqa: E402
-from xlreport.reader import tables as reader  # noqa: E402
-from xlreport.reader.workbook import read_workbook  # noqa: E402
-from xlreport.xlsx.package import read_package  # noqa: E402
-from xlreport.xlsx.safety import check_workbook  # noqa: E402
+SHEET = "Ledger"
 
 
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
+def run_xlreport(path: Path, rows: int) -> None:
+    import fastexcel  # noqa: F401  (imported before the clock starts, as for the bare readers)
+    import python_calamine  # noqa: F401
+
+    from xlreport.reader.workbook import read_workbook
+
+    start = time.perf_counter()
+    data, report = read_workbook(path)
+    _report(start)
+    assert report.ok and len(data.tables["ledger"]) == rows, report.summary()
+
+
+def run_xlreport_rows(path: Path, rows: int) -> None:
+    from xlreport.reader import tables
+
+    tables.FAST_ROWS = 10**12
+    run_xlreport(path, rows)
+
+
+def run_safety_scan(path: Path, rows: int) -> None:
+    """The part of xlreport's time spent on the safety checks before any reader sees the file."""
+    from xlreport.xlsx.safety import Limits, check_workbook
+
+    start = time.perf_counter()
+    check_workbook(path, Limits())
+    _report(start)
+
+
+def run_fastexcel(path: Path, rows: int) -> None:
+    import fastexcel
+
+    start = time.perf_counter()
+    batch = fastexcel.read_excel(str(path)).load_sheet(SHEET, eager=True)
+    _report(start)
+    assert batch.num_rows >= rows
+
+
+def run_calamine(path: Path, rows: int) -> None:
+    import python_calamine
+
+    start = time.perf_counter()
+    cells = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET).to_python()
+    _report(start)
+    assert len(cells) > rows
+
+
+def run_pandas_calamine(path: Path, rows: int) -> None:
+    import pandas as pd
+
+    start = time.perf_counter()
+    data = pd.read_excel(path, sheet_name=SHEET, engine="calamine")
+    _report(start)
+    assert len(data) >= rows
+
+
+def run_pandas_openpyxl(path: Path, rows: int) -> None:
+    import pandas as pd
+
+    start = time.perf_counter()
+    data = pd.read_excel(path, sheet_name=SHEET, engine="openpyxl")
+    _report(start)
+    assert len(data) >= rows
+
+
+_QUEUE: multiprocessing.queues.Queue[tuple[float, float]] | None = None
+
+
+def _report(start: float) -> None:
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    assert _QUEUE is not None
+    _QUEUE.put((seconds, peak))
+
+
+def _child(fn: Callable[[Path, int], None], path: str, rows: int, queue: multiprocessing.queues.Queue[tuple[float, float]]) -> None:
+    global _QUEUE
+    _QUEUE = queue
+    fn(Path(path), rows)
+
+
+def measure(fn: Callable[[Path, int], None], path: Path, rows: int, repeat: int) -> tuple[float, float]:
+    """Best time and largest peak memory (MiB) over ``repeat`` child processes."""
+    context = multiprocessing.get_context("spawn")
+    results = []
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        queue = context.Queue()
+        child = context.Process(target=_child, args=(fn, str(path), rows, queue))
+        child.start()
+        results.append(queue.get())
+        child.join()
+    return min(r[0] for r in results), max(r[1] for r in results)
+
+
+def _build(path: Path, rows: int) -> None:
+    import xlreport
+
+    template = xlreport.load_template(write_template(path.parent))
+    xlreport.build(xlreport.Dataset(xlreport.Meta(title="Ledger"), {"ledger": frame(rows)}), template, path)
+
+
+CONTENDERS: dict[str, Callable[[Path, int], None]] = {
+    "xlreport": run_xlreport,
+    "xlreport, row by row": run_xlreport_rows,
+    "  of which safety scan": run_safety_scan,
+    "fastexcel": run_fastexcel,
+    "python-calamine": run_calamine,
+    "pandas + calamine": run_pandas_calamine,
+    "pandas + openpyxl": run_pandas_openpyxl,
+}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--skip-pandas", action="store_true", help="pandas+openpyxl takes a while; skip it")
+    parser.add_argument("--big", action="store_true", help="1,000,000 rows, one run each")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per contender; the best time counts")
+    parser.add_argument("--skip", nargs="*", default=[], metavar="NAME", help="contenders to leave out, e.g. openpyxl")
     args = parser.parse_args()
+    rows, repeat = (1_000_000, 1) if args.big else (args.rows, args.repeat)
+    chosen = {name: fn for name, fn in CONTENDERS.items() if not any(word in name for word in args.skip)}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        template = xlreport.load_template(write_template(folder))
-        dataset = xlreport.Dataset(xlreport.Meta(title="Ledger"), {"ledger": frame(args.rows).astype(object)})
-        path = xlreport.build(dataset, template, folder / "ledger.xlsx")
-
-        def ours() -> None:
-            data, report = read_workbook(path)
-            assert report.ok and len(data.tables["ledger"]) == args.rows, report.summary()
-
-        def bare() -> None:
-            rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Ledger").to_python()
-            assert len(rows) > args.rows
-
-        table = read_package(path).tables["Ledger"]
-        header = int("".join(ch for ch in table.ref.split(":")[0] if ch.isdigit())) - 1
-
-        def bare_fastexcel() -> None:
-            sheet = fastexcel.read_excel(str(path)).load_sheet("Ledger", header_row=header, n_rows=args.rows, eager=True)
-            # Numbers through numpy, the rest as Arrow gives them: the conversion xlreport makes.
-            columns = [c.to_numpy(zero_copy_only=False).tolist() if pa.types.is_floating(c.type) else c.to_pylist() for c in sheet.columns]
-            assert len(columns[0]) == args.rows
-
-        def pandas_openpyxl() -> None:
-            pd.read_excel(path, sheet_name="Ledger", engine="openpyxl", header=0)
-
-        def ours_by_rows() -> None:
-            saved = reader.FAST_ROWS
-            reader.FAST_ROWS = 10**9
-            try:
-                ours()
-            finally:
-                reader.FAST_ROWS = saved
-
-        t_ours = best(ours, args.repeat)
-        t_rows = best(ours_by_rows, args.repeat)
-        t_bare = best(bare, args.repeat)
-        t_fast = best(bare_fastexcel, args.repeat)
-        t_safety = best(lambda: check_workbook(path), args.repeat)
-        print(f"rows x cols               {args.rows:,} x 8")
-        print(f"xlreport read_workbook    {t_ours:8.3f} s   (validation and change-safe lookup included)")
-        print(f"  of which safety scan    {t_safety:8.3f} s   (check_workbook alone: every cell reference, before any reader)")
-        print(f"xlreport, row by row      {t_rows:8.3f} s   (python-calamine: the road for small or mixed tables)")
-        print(f"bare python-calamine      {t_bare:8.3f} s")
-        print(f"bare fastexcel to lists   {t_fast:8.3f} s   (the road xlreport takes for this table)")
-        print(f"ratio xlreport / calamine {t_ours / t_bare:8.2f}   (target <= 1.5)")
-        print(f"ratio xlreport / fastexcel{t_ours / t_fast:8.2f}   (like with like; {(t_ours - t_safety) / t_fast:.2f} without the safety scan)")
-        if not args.skip_pandas:
-            t_pandas = best(pandas_openpyxl, 1)
-            print(f"pandas + openpyxl         {t_pandas:8.3f} s")
-            print(f"speed-up over pandas      {t_pandas / t_ours:8.2f}x  (target >= 5)")
+        path = Path(tmp) / "ledger.xlsx"
+        build = multiprocessing.get_context("spawn").Process(target=_build, args=(path, rows))
+        build.start()  # in a child: Linux keeps a process's peak memory across fork and exec
+        build.join()
+        results = {}
+        for name, fn in chosen.items():
+            results[name] = measure(fn, path, rows, repeat if "openpyxl" not in name else 1)
+            print(f"  {name}: {results[name][0]:.2f} s", file=sys.stderr, flush=True)
+    print(f"one table, {rows:,} rows x 8 columns read back; best of {repeat}; peak = max resident memory of the process (MiB)")
+    base_time, base_peak = results.get("fastexcel", (0.0, 0.0))
+    print(f"{'':22} {'seconds':>8} {'peak':>7} {'time vs fastexcel':>18} {'memory vs fastexcel':>20}")
+    for name, (seconds, peak) in results.items():
+        ratios = f"{seconds / base_time:17.2f}x {peak / base_peak:19.2f}x" if base_time else ""
+        print(f"{name:22} {seconds:8.2f} {peak:7.0f} {ratios}")
+    if "xlreport" in results and base_time:
+        seconds, peak = results["xlreport"]
+        print(f"xlreport / fastexcel: time {seconds / base_time:.2f} (target <= 1.5), peak memory {peak / base_peak:.2f} (target <= 2 at 1,000,000 rows)")
 
 
 if __name__ == "__main__":

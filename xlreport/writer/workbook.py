@@ -34,6 +34,7 @@ from ..model.values import column_lists, excel_serial
 from ..spec.template import Column, Template
 from ..xlsx import contract
 from ..xlsx.contract import LISTS_SHEET, META_SHEET
+from .bulk import BulkTables
 from .charts import make_chart
 from .layout import SheetPlan, TablePlace, plan
 from .limits import check_fits, period_line, property_texts
@@ -60,20 +61,23 @@ def write_workbook(
     ``extra_meta`` adds (key, value) rows to the ``_xlreport`` sheet, e.g. the row fingerprints of ``build --from``.
 
     What a sheet cannot hold is refused first (:func:`check_fits`), before any byte is written.
-    Large workbooks assemble their parts in a private temporary folder, removed whatever happens.
+    Tables of many rows take the column road (:mod:`.bulk`); large workbooks assemble their
+    parts in a private temporary folder, removed whatever happens.
     """
     check_fits(dataset, template)
-    in_memory = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values()) <= IN_MEMORY_CELLS
+    bulk = BulkTables()
+    cells = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values() if len(frame) < bulk.threshold)
+    in_memory = cells <= IN_MEMORY_CELLS
     with atomic_path(target) as tmp, ExitStack() as stack, gc_paused():
         options: dict[str, Any] = {**_WORKBOOK_OPTIONS, "in_memory": in_memory}
         if not in_memory:
             options["tmpdir"] = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{_PARTS_PREFIX}{os.getpid()}-"))
         workbook = xlsxwriter.Workbook(str(tmp), options)
-        writer = _ReportWriter(workbook, dataset, template, build_time)
+        writer = _ReportWriter(workbook, dataset, template, build_time, bulk)
         writer.extra_meta = list(extra_meta)
         writer.write()
         try:
-            workbook.close()
+            bulk.close(workbook, tmp)
         except FileCreateError as exc:  # xlsxwriter wraps the OSError (a full disk...): atomic_path words it
             cause = exc.args[0] if exc.args else None
             raise cause if isinstance(cause, OSError) else OSError(errno.EIO, str(exc)) from None
@@ -82,8 +86,9 @@ def write_workbook(
 
 
 class _ReportWriter:
-    def __init__(self, workbook: Workbook, dataset: Dataset, template: Template, build_time: dt.datetime) -> None:
+    def __init__(self, workbook: Workbook, dataset: Dataset, template: Template, build_time: dt.datetime, bulk: BulkTables | None = None) -> None:
         self.wb = workbook
+        self.bulk = bulk if bulk is not None else BulkTables()
         self.dataset = dataset
         self.template = template
         self.build_time = build_time
@@ -182,11 +187,9 @@ class _ReportWriter:
             self._write_column(ws, place, column, col, values[column.key], wrap, values.get(column.format_by or ""))
             if not column.derived:
                 self._validate(ws, place, column, col)
-        ws.add_table(
-            place.header_row,
-            place.first_col,
-            place.last_row,
-            place.last_col,
+        self.bulk.add_table(
+            ws,
+            place,
             {
                 "name": table.name,
                 "style": "Table Style Medium 2",
@@ -223,11 +226,15 @@ class _ReportWriter:
                 lambda key: f"{col_name(place.col(key))}{{r}}",
                 lambda key: f"${col_name(place.col(key))}${place.first_row + 1}:${col_name(place.col(key))}${place.last_row + 1}",
             )
+            if self.bulk.takes(place):
+                return self.bulk.write_column(ws, place, col, column.type, values, fmt, formula)
             for i, value in enumerate(values):
                 ws.write_formula(row + i, col, formula.format(r=row + i + 1), fmt, "" if value is None else value)
             return
         if column.type == "date":
             values = [None if v is None else excel_serial(v) for v in values]
+        if self.bulk.takes(place):
+            return self.bulk.write_column(ws, place, col, column.type, values, fmt, None)
         write = ws.write_number if column.type in ("integer", "number", "percent", "date") else ws.write_string
         for i, value in enumerate(values):
             if value is None:

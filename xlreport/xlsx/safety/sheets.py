@@ -94,10 +94,23 @@ class SheetScan:
     # reading
 
     def chunks(self) -> Iterator[bytes]:
-        """Raw bytes of the part, a megabyte at a time."""
+        """Raw bytes of the part, a megabyte at a time.
+
+        A big part is inflated one megabyte ahead in a second thread: zlib lets go of the GIL,
+        so inflating the next megabyte and running the regexes over this one overlap.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         with self.package.zf.open(self.sheet.part) as fh:
-            while chunk := fh.read(_CHUNK):
-                yield chunk
+            if self.sheet.part.file_size <= 4 * _CHUNK:
+                while chunk := fh.read(_CHUNK):
+                    yield chunk
+                return
+            with ThreadPoolExecutor(1) as ahead:
+                pending = ahead.submit(fh.read, _CHUNK)
+                while chunk := pending.result():
+                    pending = ahead.submit(fh.read, _CHUNK)
+                    yield chunk
 
     def regions(self, chunks: Iterator[bytes]) -> Iterator[bytes | None]:
         """Chunks re-cut after their last '>' so no tag is split; None if a run is too long."""
