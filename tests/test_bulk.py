@@ -26,6 +26,7 @@ import xlreport
 from tests import libreoffice
 from tests.conftest import sales_data
 from tests.test_golden import GOLDEN, build_parts, golden_names
+from xlreport.model.values import text_problem
 from xlreport.writer import bulk
 
 CELL_ROAD = "1000000000"
@@ -74,8 +75,9 @@ _numbers = st.one_of(
     st.sampled_from([0.1, 0.6043, 1e-5, 123456789012345.0, 999999999999999.0, -0.0, 2.5e-300]),
 )
 _tricky = ["=1+1", "+A1", "@x", "-3", "a & <b> \"c\" 'd'", " lead", "tab\tnew\nline", "Zürich 北京", "00123"]
-_tricky += ["_x0041_", "\x01ctl", "trail ", "\u3000wide", "<r>rich</r>", "a\r\nb", "emoji 😀", "\u2028"]
-_texts = st.one_of(st.none(), st.sampled_from(_tricky), st.text(max_size=12))
+_tricky += ["_x0041_", "trail ", "\u3000wide", "<r>rich</r>", "a\r\nb", "emoji 😀", "\u2028"]
+# Text an .xlsx file can carry: the build refuses the rest (control characters, U+FFFE...) with a message.
+_texts = st.one_of(st.none(), st.sampled_from(_tricky), st.text(max_size=12).filter(lambda t: text_problem(t) is None))
 _rows = st.fixed_dictionaries(
     {
         "n": st.one_of(st.none(), st.integers(-(10**15) + 1, 10**15 - 1)),
