@@ -10,7 +10,7 @@ from xlsxwriter.chart import Chart as XlsxChart
 from xlsxwriter.workbook import Workbook
 
 from ..model.values import excel_serial
-from ..spec.template import Chart, Series
+from ..spec.charts import Chart, Series
 from .layout import TablePlace
 from .measure import format_text
 
