@@ -105,7 +105,9 @@ def test_build_from_where_keeps_matching_rows(loaded: str, tmp_path: Path) -> No
     result = run("build", "--from", loaded, "--where", "destinations.country=Mexico", "-o", str(tmp_path / "mx.xlsx"))
     assert result.exit_code == 0, result.output
     dataset, _ = xlreport.read_workbook(tmp_path / "mx.xlsx")
-    assert dataset.records("destinations") == [{"rank": 2, "country": "Mexico", "exports": 159000, "all_exports": 1758000, "period": "Jan-May 2023", "source": "CAAM"}]
+    assert dataset.records("destinations") == [
+        {"rank": 2, "country": "Mexico", "exports": 159000, "all_exports": 1758000, "period": "Jan-May 2023", "source": "CAAM"}
+    ]
     assert len(dataset.tables["key_figures"]) == 9
     bad = run("build", "--from", loaded, "--where", "destinations.exports=many")
     assert bad.exit_code == 2
