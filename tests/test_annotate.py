@@ -43,11 +43,32 @@ def test_a_clean_workbook_gets_a_findings_sheet_that_says_so(seed: Path, tmp_pat
     data, report = xlreport.read_workbook(seed)
     again, report_again = xlreport.read_workbook(copy)
     assert again.equals(data) and len(report) == len(report_again) == 0
-    # Sheet positions moved by one: names local to a sheet and the active tab moved with them.
+    # Sheet positions moved by one: the active tab moved with its sheet (local names: the test below).
     original = openpyxl.load_workbook(seed)
     assert {ws.title: ws.print_title_rows for ws in book if ws.title != "Findings"} == {ws.title: ws.print_title_rows for ws in original}
-    assert book["Monthly"].print_title_rows == "$3:$3" and book["Findings"].print_title_rows is None
+    assert book["Findings"].print_title_rows is None
     assert book.active.title == original.active.title == "Summary"
+
+
+def test_names_local_to_a_sheet_and_the_active_tab_follow_their_sheet(tmp_path: Path) -> None:
+    # The seed repeats no header row (no table of it runs onto a second page), so the names are made here.
+    source = tmp_path / "titled.xlsx"
+    workbook = xlsxwriter.Workbook(str(source))
+    workbook.add_worksheet("Cover").write("A1", "cover")
+    data = workbook.add_worksheet("Data")
+    data.write_column("B1", ["title", "", "Units", 1, 2, 3])
+    data.repeat_rows(2)
+    data.activate()
+    workbook.define_name("Data!Units", "=Data!$B$4:$B$6")
+    workbook.close()
+    copy = xlreport.annotate(source, Report(findings=[Finding("warning", "coerced", "look here", sheet="Data", cell="B5")]), tmp_path / "out.xlsx")
+    book = openpyxl.load_workbook(copy)
+    assert book.sheetnames == ["Findings", "Cover", "Data"]
+    assert [(ws.title, ws.print_title_rows) for ws in book] == [("Findings", None), ("Cover", None), ("Data", "$3:$3")]
+    assert {ws.title: {name: d.attr_text for name, d in ws.defined_names.items()} for ws in book} == {
+        "Findings": {}, "Cover": {}, "Data": {"Units": "Data!$B$4:$B$6"},
+    }
+    assert book.active.title == "Data"
 
 
 def test_notes_and_fills_on_cells_that_exist_or_not(seed: Path, tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ import xlreport
 from tests.conftest import CHANNELS, REGIONS, SALES_META
 from xlreport.api import resolve
 from xlreport.model.dataset import Dataset
-from xlreport.spec.template import Chart, Column, Table, Template
+from xlreport.spec.charts import Chart
+from xlreport.spec.template import Column, Table, Template
 
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",

@@ -34,6 +34,15 @@ def _cell(book: Path, row: int, header: str) -> str:
     return a1(row - 1, left + part.columns.index(header))
 
 
+def _key_figure(book: Path, figure: str) -> str:
+    """The Summary cell holding the value of key figure ``figure`` (by its id)."""
+    part = read_package(book).tables["KeyFigures"]
+    header, left = parse_a1(part.ref.split(":")[0])
+    data, _ = xlreport.read_workbook(book)
+    index = [r["id"] for r in data.records("key_figures")].index(figure)
+    return a1(header + 1 + index, left + part.columns.index("Value"))
+
+
 def test_loop_through_libreoffice(libreoffice, url: str, tmp_path: Path) -> None:  # noqa: F811
     assert run("db", "load", url, str(SEED)).exit_code == 0
     book = tmp_path / "report.xlsx"
@@ -42,11 +51,13 @@ def test_loop_through_libreoffice(libreoffice, url: str, tmp_path: Path) -> None
     c = lambda row, header: _cell(book, row, header)  # noqa: E731
     ops = [
         {"op": "set_value", "sheet": SHEET, "cell": c(rows["Russia"], "Exports (vehicles)"), "value": 290000},
+        {"op": "set_value", "sheet": "Summary", "cell": _key_figure(book, "exports-russia"), "value": 290000},  # the rule ties them
         {"op": "delete_rows", "sheet": SHEET, "row": rows["Belgium"]},
         {"op": "insert_rows", "sheet": SHEET, "row": rows["Mexico"]},
         {"op": "set_value", "sheet": SHEET, "cell": c(rows["Mexico"], "Rank"), "value": 4},
         {"op": "set_string", "sheet": SHEET, "cell": c(rows["Mexico"], "Country"), "value": "Chile"},
         {"op": "set_value", "sheet": SHEET, "cell": c(rows["Mexico"], "Exports (vehicles)"), "value": 50000},
+        {"op": "set_value", "sheet": SHEET, "cell": c(rows["Mexico"], "All exports in the period (vehicles)"), "value": 1758000},
         {"op": "set_string", "sheet": SHEET, "cell": c(rows["Mexico"], "Period"), "value": "Jan-May 2023"},
         {"op": "set_string", "sheet": SHEET, "cell": c(rows["Mexico"], "Source"), "value": "CAAM"},
     ]
@@ -54,12 +65,13 @@ def test_loop_through_libreoffice(libreoffice, url: str, tmp_path: Path) -> None
     libreoffice.edit(book, edited, ops)
     result = run("import", str(edited), "--into", url)
     assert result.exit_code == 0, result.output
-    assert result.output.endswith("11 value(s) changed\n")
+    assert result.output.endswith("14 value(s) changed\n")
 
     expected = seed().to_dict()
     russia, mexico, belgium = expected["tables"]["destinations"]
     russia["exports"] = 290000
-    chile = {"rank": 4, "country": "Chile", "exports": 50000, "period": "Jan-May 2023", "source": "CAAM"}
+    chile = {"rank": 4, "country": "Chile", "exports": 50000, "all_exports": 1758000, "period": "Jan-May 2023", "source": "CAAM"}
+    next(k for k in expected["key_figures"] if k["id"] == "exports-russia")["value"] = 290000
     expected["tables"]["destinations"] = [russia, chile, mexico]
     dump = tmp_path / "dump.yaml"
     assert run("db", "dump", url, "-o", str(dump)).exit_code == 0
@@ -67,21 +79,26 @@ def test_loop_through_libreoffice(libreoffice, url: str, tmp_path: Path) -> None
 
     log = json.loads(run("db", "log", url, "--json").output)
     assert [(r["row_key"], r["column_name"], r["old_value"], r["new_value"]) for r in log] == [
+        ("exports-russia", "value", "287000", "290000"),
         ("Russia", "exports", "287000", "290000"),
         ("Belgium", "rank", "3", None),
         ("Belgium", "country", "Belgium", None),
         ("Belgium", "exports", "120000", None),
+        ("Belgium", "all_exports", "1758000", None),
         ("Belgium", "period", "Jan-May 2023", None),
         ("Belgium", "source", "CAAM", None),
         ("Chile", "rank", None, "4"),
         ("Chile", "country", None, "Chile"),
         ("Chile", "exports", None, "50000"),
+        ("Chile", "all_exports", None, "1758000"),
         ("Chile", "period", None, "Jan-May 2023"),
         ("Chile", "source", None, "CAAM"),
     ]
-    assert {(r["table_name"], r["workbook"], r["template"]) for r in log} == {("destinations", "edited.xlsx", "vehicle-exports")}
+    assert {(r["table_name"], r["workbook"], r["template"]) for r in log} == {
+        ("key_figures", "edited.xlsx", "vehicle-exports"), ("destinations", "edited.xlsx", "vehicle-exports"),
+    }
     again = run("import", str(edited), "--into", url)
-    assert again.output.endswith("0 value(s) changed\n") and len(json.loads(run("db", "log", url, "--json").output)) == 11
+    assert again.output.endswith("0 value(s) changed\n") and len(json.loads(run("db", "log", url, "--json").output)) == 14
 
 
 def test_two_analysts_and_a_broken_copy(libreoffice, url: str, tmp_path: Path) -> None:  # noqa: F811
@@ -110,7 +127,8 @@ def test_two_analysts_and_a_broken_copy(libreoffice, url: str, tmp_path: Path) -
 
     refused = run("import", str(broken), "--into", url)
     assert refused.exit_code == 1
-    assert refused.output.splitlines()[-1] == f"error: {broken}: 1 error(s), 0 warning(s); nothing applied to the database (fix the cells above)"
+    # 'lots' is no number; exports of 1 break the Russia key figure's rule and the rank order.
+    assert refused.output.splitlines()[-1] == f"error: {broken}: 3 error(s), 0 warning(s); nothing applied to the database (fix the cells above)"
 
     first = run("import", str(ann), "--into", url)
     assert (first.exit_code, first.output.splitlines()[-1]) == (0, "2 value(s) changed")

@@ -181,8 +181,8 @@ def test_overwritten_formula_is_a_finding_and_inputs_are_kept(default_report: Pa
 
 
 def test_cells_right_of_a_table_are_not_read_as_a_column(default_report: Path, tmp_path: Path) -> None:
-    """H is outside the table's range: nothing read, nothing reported (extra-column is tested in test_import_findings.py)."""
-    path = edited_copy(default_report, tmp_path, {"Destinations": {"H3": "Comment", "H4": "checked"}})
+    """I is outside the table's range (A:G) and not next to it: nothing read, nothing reported (extra-column is tested in test_import_findings.py)."""
+    path = edited_copy(default_report, tmp_path, {"Destinations": {"I3": "Comment", "I4": "checked"}})
     dataset, report = read_workbook(path)
     assert dataset.to_dict() == read_workbook(default_report)[0].to_dict()
     assert report.findings == []

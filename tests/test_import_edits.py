@@ -28,7 +28,7 @@ from xlreport.cli import main
 from xlreport.reader.workbook import read_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
-KAZAKHSTAN = {"rank": 4, "country": "Kazakhstan", "exports": 50000, "period": "Jan-May 2023", "source": "CAAM"}
+KAZAKHSTAN = {"rank": 4, "country": "Kazakhstan", "exports": 50000, "all_exports": 1758000, "period": "Jan-May 2023", "source": "CAAM"}
 NEW_SOURCE = {"id": "NEW", "name": "New source", "description": None, "link": None}
 
 
@@ -73,7 +73,8 @@ def type_row(sheet: Any, row: int, values: dict[str, Any]) -> None:
 def test_rows_typed_below_a_table_and_below_its_totals_join_it(default_report: Path, tmp_path: Path, original: dict[str, Any]) -> None:
     def change(book: openpyxl.Workbook) -> None:
         # Destinations: data rows 4-6, totals row 7; Sources: data rows 4-11, no totals.
-        type_row(book["Destinations"], 8, {"A": 4, "B": "Kazakhstan", "C": 50000, "E": "Jan-May 2023", "F": "CAAM"})
+        # Columns: A rank, B country, C exports, D all exports, E share (derived), F period, G source.
+        type_row(book["Destinations"], 8, {"A": 4, "B": "Kazakhstan", "C": 50000, "D": 1758000, "F": "Jan-May 2023", "G": "CAAM"})
         type_row(book["Sources"], 12, {"A": "NEW", "B": "New source"})
 
     code, findings, data = imported(edit(default_report, tmp_path / "below.xlsx", change), tmp_path)
@@ -99,22 +100,22 @@ def test_rows_typed_below_a_table_are_changes_for_diff_and_import_changes(defaul
 
 
 def test_a_value_below_a_table_outside_its_inputs_is_an_error_not_dropped(default_report: Path, tmp_path: Path, original: dict[str, Any]) -> None:
-    # D is the derived share column: a number typed under it below the totals is no row of inputs.
-    path = edit(default_report, tmp_path / "stray.xlsx", lambda book: type_row(book["Destinations"], 8, {"D": 0.5}))
+    # E is the derived share column: a number typed under it below the totals is no row of inputs.
+    path = edit(default_report, tmp_path / "stray.xlsx", lambda book: type_row(book["Destinations"], 8, {"E": 0.5}))
     code, findings, data = imported(path, tmp_path)
-    assert findings == [("error", "outside-table", "Destinations", "D8", 0.5)]
+    assert findings == [("error", "outside-table", "Destinations", "E8", 0.5)]
     assert code == 1
     assert data == original
 
 
 def test_a_column_typed_to_the_right_of_a_table_is_an_extra_column(default_report: Path, tmp_path: Path, original: dict[str, Any]) -> None:
     def change(book: openpyxl.Workbook) -> None:
-        type_row(book["Destinations"], 3, {"G": "Comment"})
-        type_row(book["Destinations"], 5, {"G": "checked"})
+        type_row(book["Destinations"], 3, {"H": "Comment"})  # the table ends at G (source)
+        type_row(book["Destinations"], 5, {"H": "checked"})
 
     path = edit(default_report, tmp_path / "extra.xlsx", change)
     code, findings, data = imported(path, tmp_path)
-    assert findings == [("warning", "extra-column", "Destinations", "G3", "Comment")]
+    assert findings == [("warning", "extra-column", "Destinations", "H3", "Comment")]
     assert code == 0
     assert data == original
     headless = edit(default_report, tmp_path / "headless.xlsx", lambda book: type_row(book["Sources"], 6, {"E": "see p. 4"}))
@@ -162,7 +163,7 @@ def test_a_formula_typed_without_its_result_is_an_error_finding(default_report: 
     assert findings == [
         ("error", "formula-no-value", "Destinations", "C5", None),
         ("info", "check-skipped", "Destinations", "C5", None),  # the rules over exports and shares skip the gap
-        ("info", "check-skipped", "Destinations", "D5", None),
+        ("info", "check-skipped", "Destinations", "E5", None),
     ]
     assert code == 1
     assert data == changed(original, "destinations", lambda rows: rows[1].update(exports=None))
@@ -183,19 +184,19 @@ def test_a_number_typed_over_a_total_is_a_finding(default_report: Path, tmp_path
 
 
 def test_a_renamed_header_is_read_by_position_with_a_warning(default_report: Path, tmp_path: Path, original: dict[str, Any]) -> None:
-    path = edit(default_report, tmp_path / "renamed.xlsx", lambda book: type_row(book["Destinations"], 3, {"E": "Time span"}))
+    path = edit(default_report, tmp_path / "renamed.xlsx", lambda book: type_row(book["Destinations"], 3, {"F": "Time span"}))  # Period
     code, findings, data = imported(path, tmp_path)
-    assert findings == [("warning", "column-renamed", "Destinations", "E3", "Time span")]
+    assert findings == [("warning", "column-renamed", "Destinations", "F3", "Time span")]
     assert code == 0
     assert data == original
 
 
 def test_a_header_that_cannot_be_placed_is_an_error_never_an_empty_column(default_report: Path, tmp_path: Path, original: dict[str, Any]) -> None:
-    path = edit(default_report, tmp_path / "cleared.xlsx", lambda book: type_row(book["Destinations"], 3, {"E": None}))
+    path = edit(default_report, tmp_path / "cleared.xlsx", lambda book: type_row(book["Destinations"], 3, {"F": None}))  # Period
     code, findings, data = imported(path, tmp_path)
     assert findings == [
         ("error", "missing-column", "Destinations", "A3", None),
-        ("warning", "extra-column", "Destinations", "E3", ""),
+        ("warning", "extra-column", "Destinations", "F3", ""),
     ]
     assert code == 1
     assert data == changed(original, "destinations", lambda rows: [row.update(period=None) for row in rows])
@@ -259,7 +260,8 @@ def test_a_template_copy_with_another_version_is_not_trusted(default_report: Pat
     """Changing the copy's version as well does not loosen the rules: it no longer matches what the workbook records."""
     book = openpyxl.load_workbook(default_report)
     spec = _meta_cell(book, "template_spec.1")
-    spec.value = spec.value.replace('"max":250.0', '"max":1000.0').replace('"version":"1.0"', '"version":"0.9"')
+    assert '"version":"1.1"' in spec.value
+    spec.value = spec.value.replace('"max":250.0', '"max":1000.0').replace('"version":"1.1"', '"version":"0.9"')
     book["Destinations"]["A5"] = 999
     book.save(tmp_path / "reversioned.xlsx")
     code, findings, data = imported(tmp_path / "reversioned.xlsx", tmp_path)
@@ -283,8 +285,9 @@ def libreoffice_edits(default_report: Path, tmp_path_factory: pytest.TempPathFac
         {"op": "set_value", "sheet": "Destinations", "cell": "A8", "value": 4},
         {"op": "set_string", "sheet": "Destinations", "cell": "B8", "value": "Kazakhstan"},
         {"op": "set_value", "sheet": "Destinations", "cell": "C8", "value": 50000},
-        {"op": "set_string", "sheet": "Destinations", "cell": "E8", "value": "Jan-May 2023"},
-        {"op": "set_string", "sheet": "Destinations", "cell": "F8", "value": "CAAM"},
+        {"op": "set_value", "sheet": "Destinations", "cell": "D8", "value": 1758000},
+        {"op": "set_string", "sheet": "Destinations", "cell": "F8", "value": "Jan-May 2023"},
+        {"op": "set_string", "sheet": "Destinations", "cell": "G8", "value": "CAAM"},
         {"op": "type", "sheet": "Sources", "cell": "A12", "value": "NEW"},
         {"op": "type", "sheet": "Sources", "cell": "B12", "value": "New source"},
     ]
@@ -294,9 +297,9 @@ def libreoffice_edits(default_report: Path, tmp_path_factory: pytest.TempPathFac
     ]
     typed_over = [
         {"op": "set_value", "sheet": "Destinations", "cell": "C7", "value": 999999},
-        {"op": "set_string", "sheet": "Destinations", "cell": "E3", "value": "Time span"},
-        {"op": "set_string", "sheet": "Destinations", "cell": "G3", "value": "Comment"},
-        {"op": "set_string", "sheet": "Destinations", "cell": "G4", "value": "checked"},
+        {"op": "set_string", "sheet": "Destinations", "cell": "F3", "value": "Time span"},
+        {"op": "set_string", "sheet": "Destinations", "cell": "H3", "value": "Comment"},
+        {"op": "set_string", "sheet": "Destinations", "cell": "H4", "value": "checked"},
     ]
     jobs = {"below": row8, "errors": errors, "typed-over": typed_over}
     libreoffice.edit_many([(default_report, out / f"{name}.xlsx", ops) for name, ops in jobs.items()])
@@ -329,8 +332,8 @@ def test_libreoffice_typed_error_formulas_are_error_findings(libreoffice_edits: 
 def test_libreoffice_a_typed_total_a_renamed_header_and_a_new_column(libreoffice_edits: dict[str, Path], tmp_path: Path, original: dict[str, Any]) -> None:
     code, findings, data = imported(libreoffice_edits["typed-over"], tmp_path)
     assert findings == [
-        ("warning", "column-renamed", "Destinations", "E3", "Time span"),
-        ("warning", "extra-column", "Destinations", "G3", "Comment"),
+        ("warning", "column-renamed", "Destinations", "F3", "Time span"),
+        ("warning", "extra-column", "Destinations", "H3", "Comment"),
         ("warning", "formula-overwritten", "Destinations", "C7", 999999),
     ]
     assert code == 0
@@ -343,7 +346,7 @@ def test_libreoffice_a_typed_total_a_renamed_header_and_a_new_column(libreoffice
 def test_findings_and_changes_in_a_pipe_are_not_wrapped(default_report: Path, tmp_path: Path) -> None:
     def change(book: openpyxl.Workbook) -> None:
         book["Destinations"]["C4"] = "lots"
-        book["Destinations"]["E4"] = "[bold]Jan-May[/bold]"  # text, never rich markup
+        book["Destinations"]["F4"] = "[bold]Jan-May[/bold]"  # the period: text, never rich markup
         book["Destinations"]["C5"] = 160000
 
     path = edit(default_report, tmp_path / "pipe.xlsx", change)

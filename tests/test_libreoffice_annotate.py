@@ -33,7 +33,7 @@ EDITS = [
     {"op": "set_value", "sheet": "Monthly", "cell": "B8", "value": 3890000},  # May: 389,000 with an extra digit
     {"op": "type", "sheet": "Destinations", "cell": "C5", "value": "n/a"},  # text in a number cell
     {"op": "set_value", "sheet": "Dealerships", "cell": "F4", "value": 0.55},  # the share no longer matches its key figure
-    {"op": "clear", "sheet": "Summary", "cell": "B7"},  # the value of 'exports to Russia' deleted
+    {"op": "clear", "sheet": "Summary", "cell": "B8"},  # the value of 'exports to Russia' deleted (B7 is Jan-May)
 ]
 OWN_EDITS = [
     {"op": "set_value", "sheet": "Monthly", "cell": "B9", "value": 390000},  # June: breaks H1 and the June key figure
@@ -44,14 +44,14 @@ OWN_EDITS = [
 ]
 EXPECTED = [
     ["error", "type-error", "'Destinations'!C5", []],
-    ["error", "required", "'Summary'!B7", []],
+    ["error", "required", "'Summary'!B8", []],
     ["error", "check-failed", "'Monthly'!B4", ["'Monthly'!B4", "'Monthly'!B8", "'Monthly'!E8"]],
-    ["info", "check-skipped", "'Summary'!B7", ["'Summary'!B7"]],
-    ["error", "check-failed", "'Summary'!B14", ["'Summary'!B14", "'Dealerships'!F4"]],
+    ["info", "check-skipped", "'Summary'!B8", ["'Summary'!B8"]],
+    ["error", "check-failed", "'Summary'!B15", ["'Summary'!B15", "'Dealerships'!F4"]],
     ["info", "check-skipped", "'Destinations'!C5", ["'Destinations'!C5"]],
-    ["info", "check-skipped", "'Destinations'!D5", ["'Destinations'!D5"]],
+    ["info", "check-skipped", "'Destinations'!E5", ["'Destinations'!E5"]],
 ]
-NOTED = {"Destinations": {"C5", "D5"}, "Summary": {"B7", "B14"}, "Monthly": {"B4", "B8", "E8"}, "Dealerships": {"F4"}}
+NOTED = {"Destinations": {"C5", "E5"}, "Summary": {"B8", "B15"}, "Monthly": {"B4", "B8", "E8"}, "Dealerships": {"F4"}}
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_import_names_every_cell_of_every_violated_rule(loop: dict[str, Any]) ->
     assert messages["'Monthly'!B4"] == (
         "sum('Monthly'!B4:B8) (4,191,000) > 'Monthly'!E8 (1,758,000) (rule 'the months known add up to no more than Jan-May')"
     )
-    assert messages["'Summary'!B14"] == "'Summary'!B14 (46) != 100 * 'Dealerships'!F4 (100 * 0.55 = 55) (rule 'key figure dealership share')"
+    assert messages["'Summary'!B15"] == "'Summary'!B15 (0.46) != 'Dealerships'!F4 (0.55) (rule 'key figure dealership share')"
 
 
 def test_the_cli_writes_the_annotated_copy_and_still_fails(loop: dict[str, Any]) -> None:
@@ -95,9 +95,9 @@ def test_notes_on_exactly_the_cells_of_the_findings(loop: dict[str, Any]) -> Non
         for place in finding.places:
             sheet, _, cell = place.rpartition("!")
             assert finding.message in seen["notes"][sheet.strip("'")][cell]
-    assert seen["notes"]["Summary"]["B7"] == (
+    assert seen["notes"]["Summary"]["B8"] == (
         "xlreport error (required): Value is required; enter a value\n"
-        "xlreport info (check-skipped): rule 'key figure exports to Russia' skipped: 'Summary'!B7 is empty or not a number (a gap is never read as 0)"
+        "xlreport info (check-skipped): rule 'key figure exports to Russia' skipped: 'Summary'!B8 is empty or not a number (a gap is never read as 0)"
     )
 
 
@@ -155,7 +155,7 @@ def test_the_analysts_comment_chart_and_sheet_survive(loop: dict[str, Any]) -> N
     assert notes["A4"] == "analyst: check January"
     assert notes["B9"].startswith("analyst: my own note on June\n\nxlreport error (check-failed): 'Monthly'!E9 (2,140,000) != 'Monthly'!E8 + 'Monthly'!B9")
     assert set(notes) == {"A4", "B9", "E8", "E9"}
-    assert copy["notes"]["Summary"].keys() == {"B9"}
+    assert copy["notes"]["Summary"].keys() == {"B10"}  # the June key figure
     assert copy["charts"] == {"Findings": 0, **own["charts"]} and own["charts"]["Monthly"] == 2
     assert copy["sheets"]["My notes"] == {"A1": "call CAAM about June"}
     with zipfile.ZipFile(loop["own"]) as old, zipfile.ZipFile(loop["copies"][1]) as new:

@@ -166,11 +166,16 @@ def long_data() -> dict[str, Any]:
         {"rank": i + 1, "country": name, "exports": 9_876_543 - 612_345 * i, "all_exports": 99_000_000, "period": "January-December 2023", "source": "CAAM"}
         for i, name in enumerate(LONG_NAMES)
     ]
+    exports = [4_100_000 + 37_000 * m for m in range(12)]
     data["tables"]["monthly"] = [
-        {"month": dt.date(2023, m + 1, 1), "exports": 4_100_000 + 37_000 * m, "yoy": 0.05 + 0.01 * m, "mom": -0.02 + 0.004 * m,
-         "cumulative": 4_100_000 * (m + 1), "cumulative_yoy": 0.06, "source": "CAAM"}
+        {"month": dt.date(2023, m + 1, 1), "exports": exports[m], "yoy": 0.05 + 0.01 * m, "mom": -0.02 + 0.004 * m,
+         "cumulative": sum(exports[: m + 1]), "cumulative_yoy": 0.06, "source": "CAAM"}
         for m in range(12)
     ]
+    # The template's consistency rules tie these key figures to the month table.
+    figures = {"exports-jun": exports[5], "exports-h1": sum(exports[:6]), "exports-jan-may": sum(exports[:5])}
+    for row in data["key_figures"]:
+        row["value"] = figures.get(row["id"], row["value"])
     return data
 
 

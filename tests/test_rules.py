@@ -270,3 +270,16 @@ def test_a_rule_naming_unknown_things_is_refused_at_load(tmp_path: Path, rule: d
         xlreport.load_template(path)
     assert caught.value.where == where
     assert caught.value.message == message
+
+
+def test_a_report_of_empty_tables_builds_and_reads_back_with_every_compare_rule_skipped(tmp_path: Path) -> None:
+    """A database just made by ``db init`` builds such a report: the pie of an empty table, the rules over
+    a derived column of an empty table (``within: destinations.share``) must not break the build or the import."""
+    spec = xlreport.load_template("vehicle-exports")
+    empty = xlreport.Dataset(xlreport.Meta(title="Empty"), {t.data: pd.DataFrame(columns=[c.key for c in t.inputs]) for _, t in spec.tables()})
+    path = xlreport.build(empty, spec, tmp_path / "empty.xlsx")
+    dataset, report = xlreport.read_workbook(path)
+    assert {name: len(frame) for name, frame in dataset.tables.items()} == {t.data: 0 for _, t in spec.tables()}
+    compares = [i for i, check in enumerate(spec.checks) if check.kind == "compare"]
+    assert compares == list(range(11))
+    assert [(f.severity, f.code, f.path) for f in report] == [("info", "check-skipped", f"checks[{i}]") for i in compares]

@@ -219,7 +219,7 @@ def parse_where(template: Template, conditions: Sequence[str]) -> dict[str, dict
         try:
             column, tables = split_tables(template, name.strip())
         except UsageError as exc:
-            raise UsageError(exc.message.replace("--split-by", "--where", 1).replace(f"'{name.strip()}'", f"'{condition}'", 1)) from None
+            raise UsageError(exc.message.replace(f"split_by={name.strip()!r}", f"--where {condition!r}", 1)) from None
         for table in tables:
             spec = next(t for _, t in template.tables() if t.data == table).column(column)
             assert spec is not None

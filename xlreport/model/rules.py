@@ -98,7 +98,7 @@ class _Evaluator:
         if table.data not in self._columns:
             frame = self.typed.get(table.data, pd.DataFrame())
             columns = column_lists(frame)
-            columns = {**{c.key: [None] * len(frame) for c in table.inputs}, **columns}
+            columns = {**{c.key: [None] * len(frame) for c in table.columns}, **columns}  # derived ones too: an empty table derives none
             if table.derived and len(frame):
                 columns.update(derive(table, frame, columns))
             self._columns[table.data] = columns

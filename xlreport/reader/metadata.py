@@ -39,7 +39,7 @@ def choose_template(template: str | Path | Template | None, metadata: Metadata, 
     if template is not None:
         return load_template(template)
     if not metadata.known:
-        raise UsageError("the workbook has no xlreport metadata; pass --template NAME to say how to read it", file=path)
+        raise UsageError("the workbook has no xlreport metadata; pass template=NAME to say how to read it", file=path)
     name = metadata.values["template"]
     stored = _stored(metadata, name, report)
     installed = load_template(name) if name in available() else None

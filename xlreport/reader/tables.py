@@ -198,13 +198,14 @@ class TableReader:
             if index is not None:
                 positions[column.key] = index
         known = {norm(c.title) for c in table.columns}
-        in_order = all(positions.get(c.key, i) == i for i, c in enumerate(table.columns))
+        # Read by position only the one column that is not where the template puts it, all others being there.
+        misplaced = [c.key for i, c in enumerate(table.columns) if positions.get(c.key) != i]
         for i, column in enumerate(table.columns):
             if column.key in positions:
                 continue
             header = located.headers[i] if i < len(located.headers) else None
             cell = a1(located.header_row, located.first_col + i)
-            if in_order and header is not None and norm(header) not in known and by_header.get(norm(header)) == i:
+            if misplaced == [column.key] and header is not None and norm(header) not in known and by_header.get(norm(header)) == i:
                 # a renamed header, where the template puts this column: read it by position
                 del by_header[norm(header)]
                 positions[column.key] = i

@@ -13,13 +13,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..model import expr
+from .base import KEY as _KEY
+from .base import Model as _Model
+from .charts import Chart, chart_problems
 from .checks import Check, check_problems
+from .style import Style
 
 ColumnType = Literal["integer", "number", "percent", "date", "text", "category"]
-ChartType = Literal["column", "bar", "line", "area", "pie", "doughnut", "scatter"]
 Aggregate = Literal["sum", "average", "min", "max", "count"]
 
 DEFAULT_FORMATS: dict[str, str] = {
@@ -32,20 +35,12 @@ DEFAULT_FORMATS: dict[str, str] = {
 }
 NUMERIC_TYPES = frozenset({"integer", "number", "percent"})
 
-_KEY = r"^[a-z_][a-z0-9_]*$"
 _TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_.]*$"
 _CELL_LIKE = r"[A-Z]{1,3}[0-9]+|R[0-9]*C[0-9]*"
-_CELL = r"^\$?[A-Z]{1,3}\$?[0-9]{1,7}$"
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 MAX_COLUMNS = 16_384  # columns on an Excel sheet
 META_FIELDS = ("title", "subtitle", "period", "publisher", "as_of", "template")  # the dataset's Meta fields
 _FIELD = re.compile(r"\{([^{}]*)\}")
-_COLOR = r"^#[0-9A-Fa-f]{6}$"
-Placement = Literal["right", "below", "page"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Column(_Model):
@@ -157,39 +152,6 @@ class Table(_Model):
         return [c for c in self.columns if c.derived]
 
 
-class Series(_Model):
-    """One chart series: a table column, or (``by: row`` charts) a table row."""
-
-    values: str
-    name: str | None = None
-    type: ChartType | None = None
-    secondary: bool = False
-    data_labels: bool | None = None
-    color: Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")] | None = None
-
-
-class Chart(_Model):
-    """A native Excel chart fed by columns of one table."""
-
-    id: Annotated[str, Field(pattern=_KEY)]
-    type: ChartType
-    table: str
-    by: Literal["column", "row"] = "column"
-    categories: str | None = None
-    series: Annotated[list[Series], Field(min_length=1)]
-    title: str | None = None
-    x_title: str | None = None
-    y_title: str | None = None
-    y2_title: str | None = None
-    data_labels: bool = False
-    legend: Literal["top", "bottom", "right", "left", "none"] = "bottom"
-    anchor: Annotated[str, Field(pattern=_CELL)] | None = None
-    width: Annotated[int, Field(ge=100, le=4000)] = 640
-    height: Annotated[int, Field(ge=100, le=4000)] = 320
-    summary: bool = False
-    placement: Placement | None = None
-
-
 class Sheet(_Model):
     """A worksheet: its tables stacked from the top, its charts beside or below them (see ``Chart.placement``)."""
 
@@ -222,22 +184,6 @@ class Properties(_Model):
     keywords: list[str] = []
     category: str | None = None
     comments: str | None = None
-
-
-class Style(_Model):
-    """How every report of a template looks: one place to restyle them all."""
-
-    font: str = "Calibri"
-    size: Annotated[float, Field(ge=9, le=16)] = 11
-    palette: Annotated[list[Annotated[str, Field(pattern=_COLOR)]], Field(min_length=1)] = [
-        "#1F4E78", "#C55A11", "#548235", "#BF9000", "#7030A0", "#2E75B6", "#A5A5A5", "#843C0C",
-    ]
-    header_fill: Annotated[str, Field(pattern=_COLOR)] = "#1F4E78"
-    header_font_color: Annotated[str, Field(pattern=_COLOR)] = "#FFFFFF"
-    title_color: Annotated[str, Field(pattern=_COLOR)] = "#1F4E78"
-    derived_fill: Annotated[str, Field(pattern=_COLOR)] = "#EDEDED"
-    banding: Annotated[str, Field(pattern=_COLOR)] | None = "#F2F6FA"
-    placement: Placement | None = None
 
 
 class Template(_Model):
@@ -313,7 +259,7 @@ def _cross_problems(t: Template) -> Iterator[tuple[str, str]]:
             if chart.id in ids:
                 yield f"{at}.id", f"duplicate chart id {chart.id!r}"
             ids.add(chart.id)
-            yield from _chart_problems(chart, tables, at)
+            yield from chart_problems(chart, tables, at)
     yield from check_problems(t.checks, data_keys)
 
 
@@ -386,26 +332,6 @@ def _table_problems(table: Table, at: str) -> Iterator[tuple[str, str]]:
                 yield f"{at}.totals.functions.{key}", f"unknown column {key!r}; use one of: {names}"
             elif not target.numeric:
                 yield f"{at}.totals.functions.{key}", f"column {key!r} is {target.type}; totals need a numeric column"
-
-
-def _chart_problems(chart: Chart, tables: dict[str, Table], at: str) -> Iterator[tuple[str, str]]:
-    table = tables.get(chart.table)
-    if table is None:
-        yield f"{at}.table", f"unknown table {chart.table!r}; use one of: {', '.join(tables)}"
-        return
-    names = ", ".join(c.key for c in table.columns)
-    if chart.categories is not None and table.column(chart.categories) is None:
-        yield f"{at}.categories", f"unknown column {chart.categories!r} in table {table.name!r}; use one of: {names}"
-    for k, series in enumerate(chart.series):
-        found = table.column(series.values)
-        if found is None:
-            yield f"{at}.series[{k}].values", f"unknown column {series.values!r} in table {table.name!r}; use one of: {names}"
-        elif not found.numeric:
-            yield f"{at}.series[{k}].values", f"column {series.values!r} is {found.type}; a series needs a numeric column"
-    if chart.by == "row":
-        positions = [[c.key for c in table.columns].index(s.values) for s in chart.series if table.column(s.values)]
-        if positions != list(range(positions[0], positions[0] + len(positions))) if positions else False:
-            yield f"{at}.series", "a 'by: row' chart needs its series columns adjacent and in table order"
 
 
 def derivation_order(table: Table) -> list[Column] | None:

@@ -10,7 +10,7 @@ from xlsxwriter.chart import Chart as XlsxChart
 from xlsxwriter.workbook import Workbook
 
 from ..model.values import excel_serial
-from ..spec.template import Chart, Series
+from ..spec.charts import Chart, Series
 from .layout import TablePlace
 from .measure import format_text
 
@@ -49,7 +49,8 @@ def make_chart(
     others: dict[str, XlsxChart] = {}
     if spec.by == "row":
         for i, row in enumerate(range(place.first_row, place.last_row + 1)):
-            row_values = [values[key][i] for key in _keys_between(spec, place)]
+            # An empty table keeps one blank row (Excel needs it): a series of gaps, as a column chart draws it.
+            row_values = [values[key][i] if i < place.data_len else None for key in _keys_between(spec, place)]
             primary.add_series({**_row_series(spec, place, row, i, palette), "values_data": _cache(row_values)})
     for i, series in enumerate(spec.series if spec.by == "column" else []):
         kind = series.type or spec.type

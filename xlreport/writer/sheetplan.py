@@ -15,7 +15,8 @@ from typing import Any
 
 from .. import fonts
 from ..cells import parse_a1
-from ..spec.template import Chart, Style
+from ..spec.charts import Chart
+from ..spec.style import Style
 from . import measure
 from .charts import chart_height, chart_note
 from .layout import SheetPlan, TablePlace

@@ -7,7 +7,8 @@ from typing import Any
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 
-from ..spec.template import Column, Style
+from ..spec.style import Style
+from ..spec.template import Column
 
 NOTE_COLOR = "#595959"
 
