@@ -15,7 +15,7 @@ import io
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -72,9 +72,15 @@ class BulkTables:
     def __init__(self) -> None:
         self.threshold = bulk_rows()
         self.tables: dict[tuple[str, str], _Table] = {}
+        self.declined: set[tuple[str, str]] = set()
 
     def takes(self, place: TablePlace) -> bool:
-        return place.data_len >= max(self.threshold, 3)
+        return place.data_len >= max(self.threshold, 3) and (place.sheet, place.table.name) not in self.declined
+
+    def decline(self, place: TablePlace, shaped_rows: Iterable[int]) -> None:
+        """Leave a table to xlsxwriter when a middle row has a height of its own (wrapped text): its rows are written whole."""
+        if any(place.first_row < row < place.last_row for row in shaped_rows):
+            self.declined.add((place.sheet, place.table.name))
 
     def write_column(self, ws: Worksheet, place: TablePlace, col: int, kind: str, values: Sequence[Any], fmt: Format, formula: str | None) -> None:
         """One column: its first and last cells through xlsxwriter, the rest kept for :meth:`finish`."""

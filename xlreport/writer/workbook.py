@@ -158,6 +158,7 @@ class _ReportWriter:
         for text in layout.texts:
             self._write_text(ws, text)
         for place in sheet_plan.tables:
+            self.bulk.decline(place, layout.heights)
             self._write_table(ws, place, layout)
         self._write_charts(ws, layout)
         self._page_setup(ws, sheet_plan, layout)
