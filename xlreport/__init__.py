@@ -6,6 +6,7 @@ The public API::
     path = xlreport.build("data.yaml", template="vehicle-exports", output="out.xlsx")
     dataset = xlreport.load_dataset("data.yaml")
     template = xlreport.load_template("vehicle-exports")
+    report = xlreport.check("any.xlsx")   # portability and quality findings, cell by cell
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _EXPORTS = {
     "UsageError": ".errors",
     "ValidationError": ".errors",
     "XlreportError": ".errors",
+    "check": ".lint",
     "Finding": ".findings",
     "Report": ".findings",
     "Dataset": ".model.dataset",
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from .api import DEFAULT_TEMPLATE, build, default_dataset_path
     from .errors import DataError, FileError, SpecError, TemplateError, UsageError, ValidationError, XlreportError
     from .findings import Finding, Report
+    from .lint import check
     from .model.dataset import Dataset, Meta, load_dataset, save_dataset
     from .reader.workbook import read_workbook
     from .spec.loader import available as available_templates
@@ -81,6 +84,7 @@ __all__ = [
     "__version__",
     "available_templates",
     "build",
+    "check",
     "default_dataset_path",
     "load_dataset",
     "load_template",

@@ -1,0 +1,109 @@
+"""Rules about formulas, read as text and never evaluated."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from ..cells import parse_a1
+from .rules import FUTURE_FUNCTIONS, LIBREOFFICE_MISSING, SPILLING_FUNCTIONS, VOLATILE_FUNCTIONS
+from .sheet import Cell, SheetFacts
+
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+_FUNCTION = re.compile(r"(?<![\w.])((?:_xlfn\.|_xlws\.|_xlpm\.)*)([A-Za-z][A-Za-z0-9._]*)\s*\(")
+_EXTERNAL = re.compile(r"(?<![\w\]])\[\d+\]|\[[^\[\]]+\.xl[a-z]{1,2}\]", re.I)
+_REF = re.compile(r"(?<![A-Za-z0-9_.\[])(\$?)([A-Z]{1,3})(\$?)([0-9]{1,7})(?![A-Za-z0-9_(\]])")
+
+
+@lru_cache(maxsize=4096)
+def functions(formula: str) -> tuple[tuple[str, str], ...]:
+    """(prefix, upper-case name) of every function called, outside string literals."""
+    code = _STRING.sub('""', formula)
+    return tuple((prefix, name.upper()) for prefix, name in _FUNCTION.findall(code))
+
+
+def is_external(formula: str) -> bool:
+    return bool(_EXTERNAL.search(_STRING.sub('""', formula)))
+
+
+def shape(formula: str, row: int, col: int) -> str:
+    """The formula with each relative reference as an offset from its cell (R1C1 style)."""
+    code = _STRING.sub('""', formula)
+
+    def relative(m: re.Match[str]) -> str:
+        r, c = parse_a1(m.group(2) + m.group(4))
+        rows = f"R{r + 1}" if m.group(3) else f"R[{r - row}]"
+        cols = f"C{c + 1}" if m.group(1) else f"C[{c - col}]"
+        return rows + cols
+
+    return _REF.sub(relative, code)
+
+
+def formula_findings(facts: SheetFacts, *, uncached_zero: bool, blank_results: bool) -> Iterator[tuple[str, Cell, str]]:
+    """(code, cell, message) for every formula rule but formula-inconsistent.
+
+    ``uncached_zero``: a stored 0 means "not calculated" (xlsxwriter's default with its
+    recalculate-on-load flag); ``blank_results``: an empty stored value of a formula that can
+    return "" is that blank result (xlreport writes blank results so).
+    """
+    for cell in facts.cells:
+        if cell.formula is None or cell.f_type == "dataTable":
+            continue
+        text = cell.formula
+        if cell.kind == "e":
+            yield "formula-error-cached", cell, f"the formula ={_short(text)} has the error {cell.value} as its stored result; fix the formula or its inputs"
+        elif cell.value is None or (cell.value == "" and cell.kind != "str" and not (blank_results and '""' in text)) or (
+            uncached_zero and cell.kind == "n" and cell.value == "0"
+        ):
+            yield "formula-uncached", cell, (
+                f"the formula ={_short(text)} has no stored result (LibreOffice shows 0, pandas reads nothing); "
+                "save the file from a program that calculates"
+            )
+        if is_external(text):
+            yield "formula-external", cell, f"the formula ={_short(text)} reads another workbook; paste values or ship the linked file"
+        called = functions(text)
+        names = {name for _, name in called}
+        volatile = sorted(names & VOLATILE_FUNCTIONS)
+        if volatile:
+            yield "formula-volatile", cell, f"{', '.join(volatile)} recalculates on every change, so the value differs each time the file opens"
+        bare = sorted({name for prefix, name in called if name in FUTURE_FUNCTIONS and "_xlfn." not in prefix})
+        if bare:
+            yield "formula-prefix", cell, f"{', '.join(bare)} is stored without the _xlfn. prefix, so Excel shows #NAME?; write it as _xlfn.{bare[0]}"
+        missing = sorted(names & LIBREOFFICE_MISSING.keys())
+        if missing:
+            since = {LIBREOFFICE_MISSING[n] for n in missing}
+            when = "no version of LibreOffice has it" if since == {None} else "LibreOffice before " + min(s for s in since if s) + " shows #NAME?"
+            yield "formula-libreoffice", cell, f"{', '.join(missing)}: {when}; use an older function or store values"
+        if cell.dynamic or (cell.f_type == "array" and names & SPILLING_FUNCTIONS and cell.f_ref and ":" in cell.f_ref):
+            where = f" over {cell.f_ref}" if cell.f_ref else ""
+            yield "formula-spill", cell, (
+                f"dynamic-array formula spills{where}; older Excel and LibreOffice show one value or #NAME?: write one formula per cell"
+            )
+
+
+def inconsistent(facts: SheetFacts) -> Iterator[tuple[Cell, str]]:
+    """Formulas whose shape differs from the formulas directly above and below, which agree."""
+    by_pos: dict[tuple[int, int], tuple[Cell, str]] = {}
+    shapes: dict[tuple[str | None, int, int], str] = {}
+    for cell in facts.cells:
+        if not cell.formula or cell.f_type == "array":
+            continue
+        if cell.shared_si is not None:
+            key = (cell.shared_si, 0, 0)
+            if key not in shapes:
+                shapes[key] = shape(cell.formula, cell.row, cell.col)  # the master comes first
+            by_pos[(cell.row, cell.col)] = (cell, shapes[key])
+        else:
+            by_pos[(cell.row, cell.col)] = (cell, shape(cell.formula, cell.row, cell.col))
+    for (row, col), (cell, mine) in by_pos.items():
+        above, below = by_pos.get((row - 1, col)), by_pos.get((row + 1, col))
+        if above and below and above[1] == below[1] != mine:
+            yield cell, (
+                f"the formula ={_short(cell.formula or '')} differs from its neighbours' ={_short(above[0].formula or '')}; "
+                "copy the neighbouring formula or check the cell"
+            )
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
