@@ -75,7 +75,7 @@ def formula_findings(facts: SheetFacts, *, uncached_zero: bool, blank_results: b
             since = {LIBREOFFICE_MISSING[n] for n in missing}
             when = "no version of LibreOffice has it" if since == {None} else "LibreOffice before " + min(s for s in since if s) + " shows #NAME?"
             yield "formula-libreoffice", cell, f"{', '.join(missing)}: {when}; use an older function or store values"
-        if cell.dynamic or (cell.f_type == "array" and names & SPILLING_FUNCTIONS and cell.f_ref and ":" in cell.f_ref):
+        if (cell.dynamic or (cell.f_type == "array" and names & SPILLING_FUNCTIONS)) and _spans(cell.f_ref):
             where = f" over {cell.f_ref}" if cell.f_ref else ""
             yield "formula-spill", cell, (
                 f"dynamic-array formula spills{where}; older Excel and LibreOffice show one value or #NAME?: write one formula per cell"
@@ -103,6 +103,12 @@ def inconsistent(facts: SheetFacts) -> Iterator[tuple[Cell, str]]:
                 f"the formula ={_short(cell.formula or '')} differs from its neighbours' ={_short(above[0].formula or '')}; "
                 "copy the neighbouring formula or check the cell"
             )
+
+
+def _spans(ref: str | None) -> bool:
+    """Whether a formula's range covers more than its own cell."""
+    first, _, last = (ref or "").partition(":")
+    return bool(last) and first.replace("$", "") != last.replace("$", "")
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -120,7 +120,7 @@ def lint(parts: Parts, book: Book, wanted: set[str], *, validations: bool = True
         if "formula-inconsistent" in wanted:
             for cell, message in formulas.inconsistent(facts):
                 add("formula-inconsistent", name, cell.row, cell.col, message, "=" + (cell.formula or ""))
-        for code, cell, message in values.text_findings(facts, book):
+        for code, cell, message in values.text_findings(facts, book, trust_text_format=ours):
             add(code, name, cell.row, cell.col, message, cell.value)
         for row, col, message in values.hidden_findings(facts, ours and name in _OWN_SHEETS):
             add("hidden-data", name, row, col, message)

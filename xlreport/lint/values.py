@@ -53,8 +53,12 @@ def _valid(year: int, month: int, day: int) -> bool:
     return 1900 <= year <= 9999
 
 
-def text_findings(facts: SheetFacts, book: Book) -> Iterator[tuple[str, Cell, str]]:
-    """(code, cell, message) for number-as-text, date-as-text and text-cut."""
+def text_findings(facts: SheetFacts, book: Book, *, trust_text_format: bool = False) -> Iterator[tuple[str, Cell, str]]:
+    """(code, cell, message) for number-as-text, date-as-text and text-cut.
+
+    Excel flags a number stored as text even in a Text-formatted cell, and so does this rule,
+    unless ``trust_text_format`` (a template declared those columns text).
+    """
     merged = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in facts.merges}
     inside_merge = {(r, c) for r1, c1, r2, c2 in facts.merges for r in range(r1, r2 + 1) for c in range(c1, c2 + 1) if (r, c) != (r1, c1)}
     for cell in facts.cells:
@@ -63,7 +67,7 @@ def text_findings(facts: SheetFacts, book: Book) -> Iterator[tuple[str, Cell, st
         text = cell.value
         if looks_like_date(text):
             yield "date-as-text", cell, f"the date {text!r} is stored as text; store it as a date with a date format"
-        elif looks_like_number(text) and not book.style(cell.style).text_format:
+        elif looks_like_number(text) and not (trust_text_format and book.style(cell.style).text_format):
             yield "number-as-text", cell, f"the number {text!r} is stored as text; store it as a number"
         elif facts.info.state == "visible" and (cell.row, cell.col) not in inside_merge:
             cut = _cut(facts, book, cell, merged)
