@@ -47,6 +47,7 @@ def formula_findings(facts: SheetFacts, *, uncached_zero: bool, blank_results: b
     recalculate-on-load flag); ``blank_results``: an empty stored value of a formula that can
     return "" is that blank result (xlreport writes blank results so).
     """
+    analysed: dict[str, list[tuple[str, str]]] = {}  # by quick shape: a column of copied formulas is analysed once
     for cell in facts.cells:
         if cell.formula is None or cell.f_type == "dataTable":
             continue
@@ -60,45 +61,67 @@ def formula_findings(facts: SheetFacts, *, uncached_zero: bool, blank_results: b
                 f"the formula ={_short(text)} has no stored result (LibreOffice shows 0, pandas reads nothing); "
                 "save the file from a program that calculates"
             )
-        if is_external(text):
-            yield "formula-external", cell, f"the formula ={_short(text)} reads another workbook; paste values or ship the linked file"
-        called = functions(text)
-        names = {name for _, name in called}
-        volatile = sorted(names & VOLATILE_FUNCTIONS)
-        if volatile:
-            yield "formula-volatile", cell, f"{', '.join(volatile)} recalculates on every change, so the value differs each time the file opens"
-        bare = sorted({name for prefix, name in called if name in FUTURE_FUNCTIONS and "_xlfn." not in prefix})
-        if bare:
-            yield "formula-prefix", cell, f"{', '.join(bare)} is stored without the _xlfn. prefix, so Excel shows #NAME?; write it as _xlfn.{bare[0]}"
-        missing = sorted(names & LIBREOFFICE_MISSING.keys())
-        if missing:
-            since = {LIBREOFFICE_MISSING[n] for n in missing}
-            when = "no version of LibreOffice has it" if since == {None} else "LibreOffice before " + min(s for s in since if s) + " shows #NAME?"
-            yield "formula-libreoffice", cell, f"{', '.join(missing)}: {when}; use an older function or store values"
-        if (cell.dynamic or (cell.f_type == "array" and names & SPILLING_FUNCTIONS)) and _spans(cell.f_ref):
-            where = f" over {cell.f_ref}" if cell.f_ref else ""
-            yield "formula-spill", cell, (
-                f"dynamic-array formula spills{where}; older Excel and LibreOffice show one value or #NAME?: write one formula per cell"
-            )
+        key = quick_shape(cell)
+        found = analysed.get(key)
+        if found is None:
+            found = analysed[key] = list(_static(text))
+        for code, message in found:
+            yield code, cell, message
+        if cell.dynamic or cell.f_type == "array":
+            names = {name for _, name in functions(text)}
+            if (cell.dynamic or names & SPILLING_FUNCTIONS) and _spans(cell.f_ref):
+                yield "formula-spill", cell, (
+                    f"dynamic-array formula spills over {cell.f_ref}; older Excel and LibreOffice show one value or #NAME?: write one formula per cell"
+                )
+
+
+def _static(text: str) -> Iterator[tuple[str, str]]:
+    """The findings that depend on the formula's text alone."""
+    if is_external(text):
+        yield "formula-external", "the formula reads another workbook; paste values or ship the linked file"
+    called = functions(text)
+    names = {name for _, name in called}
+    volatile = sorted(names & VOLATILE_FUNCTIONS)
+    if volatile:
+        yield "formula-volatile", f"{', '.join(volatile)} recalculates on every change, so the value differs each time the file opens"
+    bare = sorted({name for prefix, name in called if name in FUTURE_FUNCTIONS and "_xlfn." not in prefix})
+    if bare:
+        yield "formula-prefix", f"{', '.join(bare)} is stored without the _xlfn. prefix, so Excel shows #NAME?; write it as _xlfn.{bare[0]}"
+    missing = sorted(names & LIBREOFFICE_MISSING.keys())
+    if missing:
+        since = {LIBREOFFICE_MISSING[n] for n in missing}
+        when = "no version of LibreOffice has it" if since == {None} else "LibreOffice before " + min(s for s in since if s) + " shows #NAME?"
+        yield "formula-libreoffice", f"{', '.join(missing)}: {when}; use an older function or store values"
+
+
+def quick_shape(cell: Cell) -> str:
+    """A cheap stand-in for the formula's shape: its own row number blanked out (a shared
+    formula: its group).  Equal quick shapes in one column mean copied formulas."""
+    if cell.shared_si is not None:
+        return "\0shared " + cell.shared_si
+    return (cell.formula or "").replace(str(cell.row + 1), "#")
 
 
 def inconsistent(facts: SheetFacts) -> Iterator[tuple[Cell, str]]:
     """Formulas whose shape differs from the formulas directly above and below, which agree."""
-    by_pos: dict[tuple[int, int], tuple[Cell, str]] = {}
-    shapes: dict[tuple[str | None, int, int], str] = {}
-    for cell in facts.cells:
-        if not cell.formula or cell.f_type == "array":
-            continue
-        if cell.shared_si is not None:
-            key = (cell.shared_si, 0, 0)
-            if key not in shapes:
-                shapes[key] = shape(cell.formula, cell.row, cell.col)  # the master comes first
-            by_pos[(cell.row, cell.col)] = (cell, shapes[key])
-        else:
-            by_pos[(cell.row, cell.col)] = (cell, shape(cell.formula, cell.row, cell.col))
+    by_pos: dict[tuple[int, int], tuple[Cell, str]] = {
+        (c.row, c.col): (c, quick_shape(c)) for c in facts.cells if c.formula and c.f_type != "array"
+    }
+    true_shapes: dict[tuple[int, int], str] = {}
+
+    def true_shape(cell: Cell) -> str:
+        pos = (cell.row, cell.col)
+        if pos not in true_shapes:
+            row, col = cell.master or pos
+            true_shapes[pos] = shape(cell.formula or "", row, col)
+        return true_shapes[pos]
+
     for (row, col), (cell, mine) in by_pos.items():
         above, below = by_pos.get((row - 1, col)), by_pos.get((row + 1, col))
-        if above and below and above[1] == below[1] != mine:
+        if not above or not below or above[1] == mine == below[1]:
+            continue
+        theirs = true_shape(above[0])
+        if theirs == true_shape(below[0]) != true_shape(cell):
             yield cell, (
                 f"the formula ={_short(cell.formula or '')} differs from its neighbours' ={_short(above[0].formula or '')}; "
                 "copy the neighbouring formula or check the cell"

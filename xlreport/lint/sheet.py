@@ -41,13 +41,14 @@ def unescape(raw: bytes) -> str:
     if b"&" in raw:
         for entity, char in _ENTITIES.items():
             raw = raw.replace(entity, char)
-        raw = re.sub(rb"&#x([0-9a-fA-F]+);", lambda m: chr(int(m.group(1), 16)).encode(), raw)
-        raw = re.sub(rb"&#([0-9]+);", lambda m: chr(int(m.group(1))).encode(), raw)
+        if b"&#" in raw:
+            raw = re.sub(rb"&#x([0-9a-fA-F]+);", lambda m: chr(int(m.group(1), 16)).encode(), raw)
+            raw = re.sub(rb"&#([0-9]+);", lambda m: chr(int(m.group(1))).encode(), raw)
         raw = raw.replace(b"&amp;", b"&")
     return raw.decode("utf-8", "replace")
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     row: int  # 0-based
     col: int
@@ -59,6 +60,7 @@ class Cell:
     f_ref: str | None = None
     shared_si: str | None = None
     dynamic: bool = False  # cm= attribute: a dynamic-array formula
+    master: tuple[int, int] | None = None  # a shared formula's master cell
     pos: int = 0
 
 
@@ -231,13 +233,14 @@ def _add(facts: SheetFacts, book: Book, match: re.Match[bytes], masters: dict[st
     if not _has_value(content):
         return
     row, col = int(match.group(2)) - 1, _col(match.group(1))
-    attrs = dict(_ATTR.findall(match.group(3)))
-    kind = attrs.get(b"t", b"n").decode()
-    style = int(attrs.get(b"s", b"0") or 0)
+    attrs = dict(_ATTR.findall(match.group(3))) if match.group(3) else {}
+    kind = attrs[b"t"].decode() if b"t" in attrs else "n"
+    style = int(attrs[b"s"] or 0) if b"s" in attrs else 0
     value: str | None = None
     v = _V.search(content)
     if v is not None and v.group(1) is not None:
-        value = unescape(v.group(1))
+        raw = v.group(1)
+        value = unescape(raw) if b"&" in raw else raw.decode("utf-8", "replace")
     if kind == "s" and value is not None:
         index = int(value) if value.isdigit() else -1
         value = book.strings[index] if 0 <= index < len(book.strings) else ""
@@ -246,9 +249,10 @@ def _add(facts: SheetFacts, book: Book, match: re.Match[bytes], masters: dict[st
     cell = Cell(row, col, kind, value, style, pos=match.start(), dynamic=b"cm" in attrs)
     f = _F.search(content)
     if f is not None:
-        f_attrs = dict(_ATTR.findall(f.group(1) or b""))
-        cell.f_type = f_attrs.get(b"t", b"").decode()
-        cell.f_ref = f_attrs.get(b"ref", b"").decode() or None
+        f_attrs = dict(_ATTR.findall(f.group(1))) if f.group(1) else {}
+        if f_attrs:
+            cell.f_type = f_attrs.get(b"t", b"").decode()
+            cell.f_ref = f_attrs.get(b"ref", b"").decode() or None
         text = unescape(f.group(2)) if f.group(2) is not None else None
         if cell.f_type == "shared":
             si = f_attrs.get(b"si", b"").decode()
@@ -256,7 +260,8 @@ def _add(facts: SheetFacts, book: Book, match: re.Match[bytes], masters: dict[st
             if text:
                 masters[si] = (text, row, col)
             elif si in masters:
-                text = masters[si][0]
+                text, master_row, master_col = masters[si]
+                cell.master = (master_row, master_col)
         cell.formula = text if text is not None else ""
     facts.cells.append(cell)
     facts.filled.add((row, col))
