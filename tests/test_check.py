@@ -200,3 +200,9 @@ def test_a_bad_option_is_a_usage_error(corpus: Path) -> None:
     code, out, err = run(str(corpus / "xw-clean.xlsx"), "--select", "nope")
     assert (code, out) == (2, "")
     assert err.startswith("error: --select: unknown code 'nope'; use one of: ")
+
+
+def test_the_readme_lists_every_code_with_its_fix() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for rule in RULES.values():
+        assert f"| `{rule.code}` | {rule.severity} | {rule.description} | {rule.fix} |" in readme, rule.code
