@@ -97,8 +97,7 @@ def lint(parts: Parts, book: Book, wanted: set[str], *, validations: bool = True
     run_validation = validations and "validation-bypassed" in wanted
     sheets: list[SheetFacts] = []
     for info in book.sheets:
-        raw_needs_all = run_validation and b"<dataValidation " in parts.read(info.part)[-2**22:] if run_validation else False
-        sheets.append(read_sheet(parts, book, info, need_all_values=raw_needs_all))
+        sheets.append(read_sheet(parts, book, info, validated_values=run_validation))
     uncached_zero = book.full_calc_on_load and not ours
 
     def add(code: str, sheet: str | None, row: int | None, col: int | None, message: str, value: object = None, field: str | None = None) -> None:
@@ -155,7 +154,7 @@ def _lists(facts: SheetFacts, sheets: list[SheetFacts], parts: Parts, book: Book
         if target is None or box is None:
             continue
         if not target.complete:
-            target = read_sheet(parts, book, target.info, need_all_values=True)
+            target = read_sheet(parts, book, target.info, all_values=True)
         r1, c1, r2, c2 = box
         out[source] = [values._show(c.value) or "" for c in target.cells if r1 <= c.row <= r2 and c1 <= c.col <= c2 and c.value is not None]
     return out

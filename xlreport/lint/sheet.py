@@ -116,8 +116,9 @@ class SheetFacts:
         return match is not None and _has_value(match.group(4))
 
 
-def read_sheet(parts: Parts, book: Book, info: SheetInfo, *, need_all_values: bool) -> SheetFacts:
-    """The facts of one sheet; ``need_all_values`` reads every cell (for data validation)."""
+def read_sheet(parts: Parts, book: Book, info: SheetInfo, *, validated_values: bool = False, all_values: bool = False) -> SheetFacts:
+    """The facts of one sheet; every cell is read when the sheet is small, when ``all_values``,
+    or when ``validated_values`` and the sheet has data validation."""
     data = parts.read(info.part)
     facts = SheetFacts(info, tables=parts.tables(info.part), drawing_right=parts.drawing_extent(info.part))
     open_tag = _SHEET_DATA.search(data)
@@ -134,7 +135,7 @@ def read_sheet(parts: Parts, book: Book, info: SheetInfo, *, need_all_values: bo
     if _PREFIX.search(body[:4096]):
         body = _PREFIX.sub(rb"<\1", body)
     facts.body = body
-    _scan(facts, book, body, full=need_all_values or len(body) <= FULL_SCAN_BYTES)
+    _scan(facts, book, body, full=all_values or (validated_values and bool(facts.validations)) or len(body) <= FULL_SCAN_BYTES)
     return facts
 
 
