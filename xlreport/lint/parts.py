@@ -59,6 +59,7 @@ class Book:
     strings: list[str] = field(default_factory=list)
     styles: list[Style] = field(default_factory=list)
     custom: dict[str, str] = field(default_factory=dict)
+    bounds: list[float] | None = None  # upper bounds of the shared strings' widths, computed once
 
     def style(self, index: int) -> Style:
         return self.styles[index] if 0 <= index < len(self.styles) else _DEFAULT_STYLE

@@ -26,6 +26,7 @@ _ATTR = re.compile(rb'([A-Za-z:]+)="([^"]*)"')
 _F = re.compile(rb"<f(\s[^>]*?)?(?:/>|>(.*?)</f>)", re.S)
 _V = re.compile(rb"<v(?:\s[^>]*)?(?:/>|>(.*?)</v>)", re.S)
 _T = re.compile(rb"<t(?:\s[^>]*)?>(.*?)</t>", re.S)
+_SHARED_INDEX = re.compile(rb't="s"><v>([0-9]+)</v>')
 _SHARED_CELL = re.compile(rb'<c r="([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>')
 _HIDDEN_ROW = re.compile(rb'<row [^>]*?r="([0-9]+)"[^>]*?hidden="(?:1|true)"[^>]*>(.*?)</row>', re.S)
 _SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData(?:\s[^>/]*)?(/?)>")
@@ -200,11 +201,21 @@ def _scan(facts: SheetFacts, book: Book, body: bytes, *, full: bool) -> None:
 def _fast_starts(facts: SheetFacts, book: Book, body: bytes) -> list[int] | None:
     """Where the cells worth a look start, without visiting every cell; None when the sheet's
     cells are not written in the usual attribute order (then every cell is read)."""
-    found = _SHARED_CELL.findall(body)
-    if len(found) != body.count(b't="s"'):
+    used = _SHARED_INDEX.findall(body)
+    if len(used) != body.count(b't="s"'):
         return None
     flagged, bound, narrowest = _interesting_strings(facts, book)
-    measure = _CharWidths()
+    distinct = {int(i) for i in set(used)}
+    widest = max((bound[i] for i in distinct if i < len(bound)), default=0.0)
+    if not distinct & flagged and widest <= narrowest:
+        found: list[tuple[bytes, bytes, bytes]] = []  # no shared string can break a rule here
+    elif distinct & flagged:
+        found = _SHARED_CELL.findall(body)
+    else:  # only columns narrower than the widest string can cut one: skip the others' cells
+        wide = sorted(_letters(c) for c, w in facts.widths.items() if column_width_to_pixels(w) >= widest)
+        skip = rb"(?!(?:" + b"|".join(wide) + rb")[0-9])" if wide else b""
+        found = re.compile(rb'<c r="' + skip + rb'([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>').findall(body)
+    flagged, bound, narrowest = _interesting_strings(facts, book)
     room: dict[bytes, float] = {}
     wanted: set[tuple[bytes, bytes, bytes]] = set()
     for letters, style_text, index_text in set(found):
@@ -216,7 +227,7 @@ def _fast_starts(facts: SheetFacts, book: Book, body: bytes) -> list[int] | None
                 room[letters] = column_width_to_pixels(facts.width(_col(letters)))
             if bound[index] > room[letters]:
                 font = book.style(int(style_text or 0))
-                if measure(book.strings[index]) * font.size / 11.0 * (1.07 if font.bold else 1.0) + 3.0 > room[letters]:
+                if (bound[index] - 3.0) * font.size / 11.0 * (1.07 if font.bold else 1.0) / bound_scale(book) + 3.0 > room[letters]:
                     wanted.add((letters, style_text, index_text))
     starts: list[int] = []
     if wanted:
@@ -285,14 +296,20 @@ def _hidden(facts: SheetFacts, body: bytes) -> None:
 
 
 def _interesting_strings(facts: SheetFacts, book: Book) -> tuple[set[int], list[float], float]:
-    """Shared strings that look like numbers or dates; an upper bound of every string's width
-    (no character is wider than 11 px at 11 pt); the sheet's narrowest column in pixels."""
+    """Shared strings that look like numbers or dates; an upper bound of every string's width in
+    pixels (at the workbook's largest font, bold); the sheet's narrowest column in pixels."""
     from .values import looks_like_date, looks_like_number
 
     narrowest = column_width_to_pixels(min([facts.default_width, *facts.widths.values()]))
-    scale = max([s.size for s in book.styles] or [11.0]) / 11.0 * 1.07 * 11.0
     flagged = {i for i, text in enumerate(book.strings) if _MAYBE_VALUE.match(text) and (looks_like_number(text) or looks_like_date(text))}
-    return flagged, [len(text) * scale + 3.0 for text in book.strings], narrowest
+    if book.bounds is None:
+        measure, scale = _CharWidths(), bound_scale(book)
+        book.bounds = [measure(text) * scale + 3.0 for text in book.strings]
+    return flagged, book.bounds, narrowest
+
+
+def bound_scale(book: Book) -> float:
+    return max([s.size for s in book.styles] or [11.0]) / 11.0 * 1.07
 
 
 class _CharWidths:
