@@ -95,6 +95,7 @@ class SheetFacts:
     tables: list[TableInfo] = field(default_factory=list)
     header_cells: dict[tuple[int, int], str] = field(default_factory=dict)
     max_col: int = 0
+    first_value: tuple[int, int] | None = None  # the first non-empty cell, for hidden sheets
     drawing_right: tuple[int, float] = (0, 0.0)
     body: bytes = b""
 
@@ -281,6 +282,10 @@ def _add(facts: SheetFacts, book: Book, match: re.Match[bytes], masters: dict[st
 
 
 def _hidden(facts: SheetFacts, body: bytes) -> None:
+    if facts.info.state != "visible":
+        first = next((m for m in _CELL.finditer(body) if _has_value(m.group(4))), None)
+        if first is not None:
+            facts.first_value = (int(first.group(2)) - 1, _col(first.group(1)))
     if b"hidden=" in body:
         for m in _HIDDEN_ROW.finditer(body):
             facts.hidden_rows.append(int(m.group(1)) - 1)

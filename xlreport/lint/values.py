@@ -103,7 +103,7 @@ def _width(text: str, size: float, bold: bool, font: str) -> float:
 def hidden_findings(facts: SheetFacts, xlreport_sheet: bool) -> Iterator[tuple[int, int, str]]:
     if facts.info.state != "visible":
         if not xlreport_sheet:
-            first = min(((c.row, c.col) for c in facts.cells), default=None)
+            first = facts.first_value
             if first is not None:
                 yield first[0], first[1], f"the {facts.info.state} sheet holds values (first at {a1(*first)}); delete them or unhide the sheet"
         return
