@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from .._gc import gc_paused
 from ..cells import a1, col_name
 from ..errors import UsageError
 from ..findings import Finding, Report
@@ -65,7 +66,7 @@ def check(path: str | Path, *, select: Iterable[str] | None = None, ignore: Iter
         _, found = read_workbook(path, limits=limits)  # the safety checks run first, inside
     else:
         check_workbook(path, limits)
-    with zipfile.ZipFile(path) as zf:
+    with zipfile.ZipFile(path) as zf, gc_paused():
         parts = Parts(path, zf)
         book = parts.book()
         report.extend(lint(parts, book, wanted, validations=not imported))
