@@ -53,12 +53,14 @@ def formula_findings(facts: SheetFacts, *, uncached_zero: bool, blank_results: b
             continue
         text = cell.formula
         if cell.kind == "e":
-            yield "formula-error-cached", cell, f"the formula ={_short(text)} has the error {cell.value} as its stored result; fix the formula or its inputs"
+            yield "formula-error-cached", cell, (
+                f"the formula ={_short(cell.shown)} has the error {cell.value} as its stored result; fix the formula or its inputs"
+            )
         elif cell.value is None or (cell.value == "" and cell.kind != "str" and not (blank_results and '""' in text)) or (
             uncached_zero and cell.kind == "n" and cell.value == "0"
         ):
             yield "formula-uncached", cell, (
-                f"the formula ={_short(text)} has no stored result (LibreOffice shows 0, pandas reads nothing); "
+                f"the formula ={_short(cell.shown)} has no stored result (LibreOffice shows 0, pandas reads nothing); "
                 "save the file from a program that calculates"
             )
         key = quick_shape(cell)
@@ -97,9 +99,9 @@ def _static(text: str) -> Iterator[tuple[str, str]]:
 def quick_shape(cell: Cell) -> str:
     """A cheap stand-in for the formula's shape: its own row number blanked out (a shared
     formula: its group).  Equal quick shapes in one column mean copied formulas."""
-    if cell.shared_si is not None:
-        return "\0shared " + cell.shared_si
-    return (cell.formula or "").replace(str(cell.row + 1), "#")
+    if cell.quick is None:
+        cell.quick = "\0shared " + cell.shared_si if cell.shared_si is not None else (cell.formula or "").replace(str(cell.row + 1), "#")
+    return cell.quick
 
 
 def inconsistent(facts: SheetFacts) -> Iterator[tuple[Cell, str]]:
@@ -123,7 +125,7 @@ def inconsistent(facts: SheetFacts) -> Iterator[tuple[Cell, str]]:
         theirs = true_shape(above[0])
         if theirs == true_shape(below[0]) != true_shape(cell):
             yield cell, (
-                f"the formula ={_short(cell.formula or '')} differs from its neighbours' ={_short(above[0].formula or '')}; "
+                f"the formula ={_short(cell.shown)} differs from its neighbours' ={_short(above[0].shown)}; "
                 "copy the neighbouring formula or check the cell"
             )
 

@@ -116,10 +116,10 @@ def lint(parts: Parts, book: Book, wanted: set[str], *, validations: bool = True
         if ours and name in _OWN_SHEETS:
             continue  # xlreport's own metadata and lists: the importer checks them
         for code, cell, message in formulas.formula_findings(facts, uncached_zero=uncached_zero, blank_results=ours):
-            add(code, name, cell.row, cell.col, message, "=" + (cell.formula or ""))
+            add(code, name, cell.row, cell.col, message, "=" + cell.shown)
         if "formula-inconsistent" in wanted:
             for cell, message in formulas.inconsistent(facts):
-                add("formula-inconsistent", name, cell.row, cell.col, message, "=" + (cell.formula or ""))
+                add("formula-inconsistent", name, cell.row, cell.col, message, "=" + cell.shown)
         for code, cell, message in values.text_findings(facts, book, trust_text_format=ours):
             add(code, name, cell.row, cell.col, message, cell.value)
         for row, col, message in values.hidden_findings(facts, ours and name in _OWN_SHEETS):

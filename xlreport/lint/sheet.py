@@ -10,6 +10,7 @@ Nothing is evaluated.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ _ATTR = re.compile(rb'([A-Za-z:]+)="([^"]*)"')
 _F = re.compile(rb"<f(\s[^>]*?)?(?:/>|>(.*?)</f>)", re.S)
 _V = re.compile(rb"<v(?:\s[^>]*)?(?:/>|>(.*?)</v>)", re.S)
 _T = re.compile(rb"<t(?:\s[^>]*)?>(.*?)</t>", re.S)
+_SIMPLE_FORMULA = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-z]+)")?><f>([^<]*)</f>(?:<v>([^<]*)</v>|<v ?/>)?</c>')
 _SHARED_INDEX = re.compile(rb't="s"><v>([0-9]+)</v>')
 _SHARED_CELL = re.compile(rb'<c r="([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>')
 _HIDDEN_ROW = re.compile(rb'<row [^>]*?r="([0-9]+)"[^>]*?hidden="(?:1|true)"[^>]*>(.*?)</row>', re.S)
@@ -56,12 +58,18 @@ class Cell:
     kind: str  # n (number), s (text), str (formula text), b, e, d
     value: str | None  # the stored value as text (a shared string resolved); None when absent
     style: int
-    formula: str | None = None  # formula text; for a shared-formula follower, its master's
+    formula: str | None = None  # formula text as stored (XML-escaped: see shown()); a shared-formula follower: its master's
     f_type: str = ""  # "", shared, array, dataTable
     f_ref: str | None = None
     shared_si: str | None = None
     dynamic: bool = False  # cm= attribute: a dynamic-array formula
     master: tuple[int, int] | None = None  # a shared formula's master cell
+    quick: str | None = None  # formulas.quick_shape, computed once
+
+    @property
+    def shown(self) -> str:
+        """The formula as a person reads it (``<`` rather than ``&lt;``)."""
+        return html.unescape(self.formula or "")
     pos: int = 0
 
 
@@ -189,6 +197,10 @@ def _scan(facts: SheetFacts, book: Book, body: bytes, *, full: bool) -> None:
         if starts is not None:
             facts.complete = False
             for start in sorted(set(starts)):
+                simple = _SIMPLE_FORMULA.match(body, start)
+                if simple is not None:
+                    _add_formula(facts, simple)
+                    continue
                 match = _CELL.match(body, start)
                 if match is not None:
                     _add(facts, book, match, masters)
@@ -241,6 +253,17 @@ def _fast_starts(facts: SheetFacts, book: Book, body: bytes) -> list[int] | None
     return starts
 
 
+def _add_formula(facts: SheetFacts, m: re.Match[bytes]) -> None:
+    """A plain formula cell (no shared or array formula), the common case, read in one match."""
+    letters, row_text, style, kind, text, value = m.groups()
+    row, col = int(row_text) - 1, _col(letters)
+    formula = text.decode("utf-8", "replace")
+    stored = None if value is None else unescape(value) if b"&" in value else value.decode("utf-8", "replace")
+    facts.cells.append(Cell(row, col, kind.decode() if kind else "n", stored, int(style) if style else 0, formula=formula, pos=m.start()))
+    if col > facts.max_col:
+        facts.max_col = col
+
+
 def _add(facts: SheetFacts, book: Book, match: re.Match[bytes], masters: dict[str, tuple[str, int, int]]) -> None:
     content = match.group(4)
     if not _has_value(content):
@@ -266,7 +289,7 @@ def _add(facts: SheetFacts, book: Book, match: re.Match[bytes], masters: dict[st
         if f_attrs:
             cell.f_type = f_attrs.get(b"t", b"").decode()
             cell.f_ref = f_attrs.get(b"ref", b"").decode() or None
-        text = unescape(f.group(2)) if f.group(2) is not None else None
+        text = f.group(2).decode("utf-8", "replace") if f.group(2) is not None else None
         if cell.f_type == "shared":
             si = f_attrs.get(b"si", b"").decode()
             cell.shared_si = si
