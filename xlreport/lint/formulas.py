@@ -106,9 +106,11 @@ def quick_shape(cell: Cell) -> str:
 
 def inconsistent(facts: SheetFacts) -> Iterator[tuple[Cell, str]]:
     """Formulas whose shape differs from the formulas directly above and below, which agree."""
-    by_pos: dict[tuple[int, int], tuple[Cell, str]] = {
-        (c.row, c.col): (c, quick_shape(c)) for c in facts.cells if c.formula and c.f_type != "array"
-    }
+    columns: dict[int, list[Cell]] = {}
+    for cell in facts.cells:
+        if cell.formula and cell.f_type != "array":
+            quick_shape(cell)
+            columns.setdefault(cell.col, []).append(cell)
     true_shapes: dict[tuple[int, int], str] = {}
 
     def true_shape(cell: Cell) -> str:
@@ -118,16 +120,17 @@ def inconsistent(facts: SheetFacts) -> Iterator[tuple[Cell, str]]:
             true_shapes[pos] = shape(cell.formula or "", row, col)
         return true_shapes[pos]
 
-    for (row, col), (cell, mine) in by_pos.items():
-        above, below = by_pos.get((row - 1, col)), by_pos.get((row + 1, col))
-        if not above or not below or above[1] == mine == below[1]:
-            continue
-        theirs = true_shape(above[0])
-        if theirs == true_shape(below[0]) != true_shape(cell):
-            yield cell, (
-                f"the formula ={_short(cell.shown)} differs from its neighbours' ={_short(above[0].shown)}; "
-                "copy the neighbouring formula or check the cell"
-            )
+    for cells in columns.values():
+        cells.sort(key=lambda c: c.row)
+        for above, cell, below in zip(cells, cells[1:], cells[2:], strict=False):
+            if above.quick == cell.quick == below.quick or below.row - above.row != 2:
+                continue
+            theirs = true_shape(above)
+            if theirs == true_shape(below) != true_shape(cell):
+                yield cell, (
+                    f"the formula ={_short(cell.shown)} differs from its neighbours' ={_short(above.shown)}; "
+                    "copy the neighbouring formula or check the cell"
+                )
 
 
 def _spans(ref: str | None) -> bool:

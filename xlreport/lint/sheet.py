@@ -361,6 +361,16 @@ def _has_value(content: bytes | None) -> bool:
 
 
 def _col(letters: bytes) -> int:
+    col = _COLUMNS.get(letters)
+    if col is None:
+        col = _COLUMNS[letters] = _col_number(letters)
+    return col
+
+
+_COLUMNS: dict[bytes, int] = {}
+
+
+def _col_number(letters: bytes) -> int:
     n = 0
     for ch in letters:
         n = n * 26 + ch - 64
