@@ -60,14 +60,14 @@ CLEAN_DATA = {
 LIBREOFFICE: dict[str, tuple[str, list[dict], list[Fault]]] = {
     "lo-clean.xlsx": ("xw-clean.xlsx", [], []),
     "lo-xlreport-clean.xlsx": ("xlreport", [], []),
-    "lo-error-cached.xlsx": ("xw-clean.xlsx", [{"op": "set_formula", "sheet": "Calc", "cell": "E1", "value": "=1/0"}],
-                             [("formula-error-cached", "Calc", "E1")]),
+    "lo-error-cached.xlsx": ("xw-clean.xlsx", [{"op": "set_formula", "sheet": "Calc", "cell": "H1", "value": "=1/0"}],
+                             [("formula-error-cached", "Calc", "H1")]),
     "lo-number-as-text.xlsx": ("op-clean.xlsx", [{"op": "set_string", "sheet": "Data", "cell": "B3", "value": "7.5"}],
                                [("number-as-text", "Data", "B3")]),
     "lo-date-as-text.xlsx": ("op-clean.xlsx", [{"op": "set_string", "sheet": "Data", "cell": "C2", "value": "2024-04-15"}],
                              [("date-as-text", "Data", "C2")]),
-    "lo-volatile.xlsx": ("xw-clean.xlsx", [{"op": "set_formula", "sheet": "Calc", "cell": "E2", "value": "=NOW()"}],
-                         [("formula-volatile", "Calc", "E2")]),
+    "lo-volatile.xlsx": ("xw-clean.xlsx", [{"op": "set_formula", "sheet": "Calc", "cell": "H2", "value": "=NOW()"}],
+                         [("formula-volatile", "Calc", "H2")]),
     "lo-xlreport-bypassed.xlsx": ("xlreport", [{"op": "set_value", "sheet": "Stock", "cell": "C2", "value": -4}],
                                   [("out-of-range", "Stock", "C2")]),  # the import's finding; LibreOffice recalculated the rest
 }

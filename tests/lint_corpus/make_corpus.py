@@ -166,6 +166,9 @@ def xw_clean(path: Path) -> None:
             ws.write_formula(r, 2, f"=A{r + 1}*B{r + 1}", None, units * price)
         ws.write_formula(4, 2, "=SUM(C2:C4)", None, 31.5)
         ws.write_formula(5, 2, "=_xlfn.IFS(C5>30,1,TRUE,0)", None, 1)
+        ws.add_table("E1:F3", {"name": "Years", "columns": [{"header": "2023"}, {"header": "2024"}]})  # numeric headers are text
+        ws.write_row(1, 4, [5, 6])
+        ws.write_row(2, 4, [7, 8])
 
     _xw(path, fill)
 

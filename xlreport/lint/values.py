@@ -61,18 +61,32 @@ def text_findings(facts: SheetFacts, book: Book, *, trust_text_format: bool = Fa
     """
     merged = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in facts.merges}
     inside_merge = {(r, c) for r1, c1, r2, c2 in facts.merges for r in range(r1, r2 + 1) for c in range(c1, c2 + 1) if (r, c) != (r1, c1)}
+    headers = _header_cells(facts)
     for cell in facts.cells:
         if cell.kind != "s" or cell.formula is not None or not cell.value:
             continue
         text = cell.value
-        if looks_like_date(text):
+        header = (cell.row, cell.col) in headers  # a table's column names are text by definition ("2024")
+        if not header and looks_like_date(text):
             yield "date-as-text", cell, f"the date {text!r} is stored as text; store it as a date with a date format"
-        elif looks_like_number(text) and not (trust_text_format and book.style(cell.style).text_format):
+        elif not header and looks_like_number(text) and not (trust_text_format and book.style(cell.style).text_format):
             yield "number-as-text", cell, f"the number {text!r} is stored as text; store it as a number"
         elif facts.info.state == "visible" and (cell.row, cell.col) not in inside_merge:
             cut = _cut(facts, book, cell, merged)
             if cut:
                 yield "text-cut", cell, cut
+
+
+def _header_cells(facts: SheetFacts) -> set[tuple[int, int]]:
+    from .sheet import _box
+
+    out: set[tuple[int, int]] = set()
+    for table in facts.tables:
+        box = _box(table.ref)
+        if box is not None and table.header_rows:
+            r1, c1, _, c2 = box
+            out.update((r1, c) for c in range(c1, c2 + 1))
+    return out
 
 
 def _cut(facts: SheetFacts, book: Book, cell: Cell, merged: dict[tuple[int, int], tuple[int, int]]) -> str | None:
