@@ -15,25 +15,25 @@ _WIDE = set("mwMW@%")
 _SPACE = set(" ")
 
 
-def _char_width(ch: str) -> float:
-    if ch.isdigit():
-        return 7.0
-    if ch in _SPACE:
-        return 3.0
-    if ch in _NARROW:
-        return 3.5
-    if ch in _WIDE:
-        return 11.0
-    if ch.isupper():
-        return 8.0
-    if ord(ch) > 0x2E7F:  # CJK and other full-width characters
-        return 14.0
-    return 6.5
-
-
 def text_width(text: str, *, size: float = 11.0, bold: bool = False, font: str = "Calibri") -> float:
     """Width in pixels of ``text`` on one line, at ``size`` points."""
-    width = sum(_char_width(ch) for ch in text) * size / 11.0
+    width = 0.0
+    for ch in text:
+        if ch.isdigit():
+            width += 7.0
+        elif ch in _SPACE:
+            width += 3.0
+        elif ch in _NARROW:
+            width += 3.5
+        elif ch in _WIDE:
+            width += 11.0
+        elif ch.isupper():
+            width += 8.0
+        elif ord(ch) > 0x2E7F:  # CJK and other full-width characters
+            width += 14.0
+        else:
+            width += 6.5
+    width *= size / 11.0
     return width * 1.07 if bold else width
 
 

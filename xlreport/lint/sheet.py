@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
@@ -394,12 +393,6 @@ def _box(ref: str) -> tuple[int, int, int, int] | None:
         return None
     return r1, c1, r2, c2
 
-
-def boxes_cells(boxes: list[tuple[int, int, int, int]]) -> Iterator[tuple[int, int]]:
-    for r1, c1, r2, c2 in boxes:
-        for r in range(r1, r2 + 1):
-            for c in range(c1, c2 + 1):
-                yield r, c
 
 
 def row_cells(facts: SheetFacts, book: Book, row: int) -> dict[int, Cell]:
