@@ -15,7 +15,7 @@ from ..reader.safety import Limits, check_workbook
 from . import formulas, structure, values
 from .parts import Book, Parts
 from .rules import RULES
-from .sheet import SheetFacts, _box, read_sheet
+from .sheet import SheetFacts, cell_box, read_sheet
 
 # The importer's codes (``xlreport import``), added for workbooks xlreport built.
 _IMPORT = (
@@ -151,7 +151,7 @@ def _lists(facts: SheetFacts, sheets: list[SheetFacts], parts: Parts, book: Book
             continue
         sheet_name = (m.group(1) or "").replace("''", "'") or m.group(2) or facts.info.name
         target = by_name.get(sheet_name)
-        box = _box(m.group(3))
+        box = cell_box(m.group(3))
         if target is None or box is None:
             continue
         if not target.complete:

@@ -168,11 +168,11 @@ def _outside(facts: SheetFacts, root: Element) -> None:
         if col.get("hidden", "0") in ("1", "true"):
             facts.hidden_cols.update(range(first, last + 1) if last - first < 1024 else range(first, first + 1024))
     for merge in root.iter(f"{MAIN}mergeCell"):
-        box = _box(merge.get("ref", ""))
+        box = cell_box(merge.get("ref", ""))
         if box is not None:
             facts.merges.append(box)
     for dv in root.iter(f"{MAIN}dataValidation"):
-        boxes = [b for b in (_box(r) for r in dv.get("sqref", "").split()) if b is not None]
+        boxes = [b for b in (cell_box(r) for r in dv.get("sqref", "").split()) if b is not None]
         facts.validations.append(
             Validation(
                 dv.get("type", "none"), dv.get("operator", "between"),
@@ -385,14 +385,14 @@ def _letters(col: int) -> bytes:
     return out
 
 
-def _box(ref: str) -> tuple[int, int, int, int] | None:
+def cell_box(ref: str) -> tuple[int, int, int, int] | None:
+    """``"B2:C3"`` -> ``(1, 1, 2, 2)`` (0-based corners); None for a reference that is not one."""
     try:
         first, _, last = ref.replace("$", "").partition(":")
         (r1, c1), (r2, c2) = parse_a1(first), parse_a1(last or first)
     except Exception:
         return None
     return r1, c1, r2, c2
-
 
 
 def row_cells(facts: SheetFacts, book: Book, row: int) -> dict[int, Cell]:

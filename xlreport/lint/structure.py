@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from ..cells import a1
 from ..fonts import column_width_to_pixels
 from .parts import Book
-from .sheet import SheetFacts, _box, row_cells
+from .sheet import SheetFacts, cell_box, row_cells
 
 HYPERLINK_LIMIT = 65_530
 MIN_PRINT_SCALE = 85
@@ -19,7 +19,7 @@ _PIXELS_PER_INCH = 96.0
 def table_findings(facts: SheetFacts, book: Book) -> Iterator[tuple[str, int, int, str]]:
     """(code, row, col, message) for merged-in-table and table-broken-range."""
     for table in facts.tables:
-        box = _box(table.ref)
+        box = cell_box(table.ref)
         if box is None:
             yield "table-broken-range", 0, 0, f"table {table.name!r} has no valid range ({table.ref!r}); resize the table to its header and rows"
             continue

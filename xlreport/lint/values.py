@@ -78,11 +78,11 @@ def text_findings(facts: SheetFacts, book: Book, *, trust_text_format: bool = Fa
 
 
 def _header_cells(facts: SheetFacts) -> set[tuple[int, int]]:
-    from .sheet import _box
+    from .sheet import cell_box
 
     out: set[tuple[int, int]] = set()
     for table in facts.tables:
-        box = _box(table.ref)
+        box = cell_box(table.ref)
         if box is not None and table.header_rows:
             r1, c1, _, c2 = box
             out.update((r1, c) for c in range(c1, c2 + 1))
