@@ -34,7 +34,9 @@ _SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData(?:\s[^>/]*)?(/?)>")
 _STYLE_ATTR = re.compile(rb' s="([0-9]+)"')
 _LETTERS = re.compile(rb"[A-Z]{1,3}")
 _MAYBE_VALUE = re.compile(r"\s*(?:[-+.0-9]|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))", re.I)
-_MARKERS = (re.compile(rb"<f[\s>/]"), re.compile(rb't="(?:e|str|inlineStr|b|d)"'), re.compile(rb' cm="'))
+# Cells a rule reads besides shared strings: formulas (dynamic arrays and text results have one
+# too) and inline strings.  Error, boolean and date cells without a formula break no rule.
+_MARKERS = (re.compile(rb"<f[\s>/]"), re.compile(rb't="inlineStr"'))
 _PREFIX = re.compile(rb"<(/?)[A-Za-z_][\w.-]*:")
 _ENTITIES = {b"&lt;": b"<", b"&gt;": b">", b"&quot;": b'"', b"&apos;": b"'"}
 
