@@ -55,9 +55,11 @@ def check(path: str | Path, *, select: Iterable[str] | None = None, ignore: Iter
     Refused or unreadable files raise :class:`~xlreport.errors.FileError` (exit code 2), as
     for an import.  ``select`` and ``ignore`` take codes or code prefixes (``formula``).
     """
-    path = Path(path)
-    wanted = codes(select, ignore)
-    limits = limits or Limits()
+    with gc_paused():  # one pause over the import and the lint: no collection in between
+        return _check(Path(path), codes(select, ignore), limits or Limits())
+
+
+def _check(path: Path, wanted: set[str], limits: Limits) -> Report:
     report = Report(source=str(path))
     imported = bool(wanted & IMPORT_CODES) and _built_by_xlreport(path)
     if imported:
@@ -66,7 +68,7 @@ def check(path: str | Path, *, select: Iterable[str] | None = None, ignore: Iter
         _, found = read_workbook(path, limits=limits)  # the safety checks run first, inside
     else:
         check_workbook(path, limits)
-    with zipfile.ZipFile(path) as zf, gc_paused():
+    with zipfile.ZipFile(path) as zf:
         parts = Parts(path, zf)
         book = parts.book()
         report.extend(lint(parts, book, wanted, validations=not imported))
