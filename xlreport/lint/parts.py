@@ -60,6 +60,7 @@ class Book:
     styles: list[Style] = field(default_factory=list)
     custom: dict[str, str] = field(default_factory=dict)
     bounds: list[float] | None = None  # upper bounds of the shared strings' widths, computed once
+    flagged: set[int] | None = None  # shared strings that look like numbers or dates, found once
 
     def style(self, index: int) -> Style:
         return self.styles[index] if 0 <= index < len(self.styles) else _DEFAULT_STYLE
@@ -175,7 +176,8 @@ def _shared_strings(data: bytes, path: Path, part: str) -> list[str]:
         if rich:
             out.append(_si_text(parse_xml(b'<si xmlns="' + MAIN[1:-1].encode() + b'">' + rich + b"</si>", file=path, part=part)))
         else:
-            out.append(unescape(plain or kept))
+            text = plain or kept
+            out.append(unescape(text) if b"&" in text else text.decode("utf-8", "replace"))
     return out
 
 

@@ -229,7 +229,6 @@ def _fast_starts(facts: SheetFacts, book: Book, body: bytes) -> list[int] | None
         wide = sorted(_letters(c) for c, w in facts.widths.items() if column_width_to_pixels(w) >= widest)
         skip = rb"(?!(?:" + b"|".join(wide) + rb")[0-9])" if wide else b""
         found = re.compile(rb'<c r="' + skip + rb'([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>').findall(body)
-    flagged, bound, narrowest = _interesting_strings(facts, book)
     room: dict[bytes, float] = {}
     wanted: set[tuple[bytes, bytes, bytes]] = set()
     for letters, style_text, index_text in set(found):
@@ -330,31 +329,40 @@ def _interesting_strings(facts: SheetFacts, book: Book) -> tuple[set[int], list[
     from .values import looks_like_date, looks_like_number
 
     narrowest = column_width_to_pixels(min([facts.default_width, *facts.widths.values()]))
-    flagged = {i for i, text in enumerate(book.strings) if _MAYBE_VALUE.match(text) and (looks_like_number(text) or looks_like_date(text))}
+    if book.flagged is None:
+        book.flagged = {i for i, text in enumerate(book.strings) if _MAYBE_VALUE.match(text) and (looks_like_number(text) or looks_like_date(text))}
     if book.bounds is None:
-        measure, scale = _CharWidths(), bound_scale(book)
-        book.bounds = [measure(text) * scale + 3.0 for text in book.strings]
-    return flagged, book.bounds, narrowest
+        book.bounds = _bounds(book.strings, bound_scale(book))
+    return book.flagged, book.bounds, narrowest
 
 
 def bound_scale(book: Book) -> float:
     return max([s.size for s in book.styles] or [11.0]) / 11.0 * 1.07
 
 
-class _CharWidths:
-    """Fast upper estimate of a text's width at 11 pt: each Latin-1 character's width, rounded up
-    to whole pixels, summed in C; other text is measured character by character."""
+def _bounds(strings: list[str], scale: float) -> list[float]:
+    """An upper bound of each text's width in pixels, in a few array operations: each UTF-8 byte
+    weighs its character's width rounded up (a lead byte of a multibyte character the widest
+    glyph's, the continuation bytes nothing), and a text weighs the sum of its bytes."""
+    import numpy as np
 
-    def __init__(self) -> None:
-        self.table = bytes(min(255, math.ceil(text_width(chr(i)))) for i in range(256))
+    encoded = [text.encode("utf-8") for text in strings]
+    if not encoded:
+        return []
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    weights = np.frombuffer(b"".join(encoded).translate(_UTF8_WEIGHTS), dtype=np.uint8).astype(np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    sums = np.add.reduceat(weights, np.minimum(starts, len(weights) - 1)) if len(weights) else np.zeros(len(encoded), dtype=np.int64)
+    sums[lengths == 0] = 0
+    return list((sums * scale + 3.0).tolist())
 
-    def __call__(self, text: str) -> float:
-        if "\n" in text:
-            return max(self(line) for line in text.split("\n"))
-        try:
-            return float(sum(text.encode("latin-1").translate(self.table)))
-        except UnicodeEncodeError:
-            return float(sum(math.ceil(text_width(ch)) for ch in text))
+
+def _utf8_weights() -> bytes:
+    ascii_widths = [min(255, math.ceil(text_width(chr(i)))) for i in range(128)]
+    return bytes(ascii_widths + [0] * 64 + [max(14, math.ceil(text_width("\u4e2d")))] * 64)
+
+
+_UTF8_WEIGHTS = _utf8_weights()
 
 
 def _has_value(content: bytes | None) -> bool:
