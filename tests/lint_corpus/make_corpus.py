@@ -123,6 +123,22 @@ def op_validation_bypassed(path: Path) -> None:
     wb.save(path)
 
 
+def op_validation_list(path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Orders"
+    ws.append(["Region"])
+    ws.append(["North"])
+    ws.append(["Mars"])
+    lists = wb.create_sheet("Lists")
+    lists.append(["North"])
+    lists.append(["South"])
+    dv = DataValidation(type="list", formula1="Lists!$A$1:$A$2", allow_blank=True)
+    dv.add("A2:A3")
+    ws.add_data_validation(dv)
+    wb.save(path)
+
+
 def op_defined_name_broken(path: Path) -> None:
     wb = openpyxl.Workbook()
     wb.active["A1"] = 1
@@ -239,6 +255,7 @@ BUILDERS: dict[str, tuple[Callable[[Path], None], list[Fault]]] = {
     "op-merged-in-table.xlsx": (op_merged_in_table, [("merged-in-table", "Stock", "B3")]),
     "op-table-broken-range.xlsx": (op_table_broken_range, [("table-broken-range", "Stock", "A1")]),
     "op-validation-bypassed.xlsx": (op_validation_bypassed, [("validation-bypassed", "Sheet", "A4")]),
+    "op-validation-list.xlsx": (op_validation_list, [("validation-bypassed", "Orders", "A3")]),
     "op-defined-name-broken.xlsx": (op_defined_name_broken, [("defined-name-broken", None, None)]),
     "op-print-scale.xlsx": (op_print_scale, [("print-scale", "Sheet", None)]),
     "op-hyperlinks-limit.xlsx": (op_hyperlinks_limit, [("hyperlinks-limit", "Links", None)]),

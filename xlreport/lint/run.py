@@ -98,9 +98,6 @@ def lint(parts: Parts, book: Book, wanted: set[str], *, validations: bool = True
     out: list[Finding] = []
     ours = bool(book.custom.get("xlreport.template"))
     run_validation = validations and "validation-bypassed" in wanted
-    sheets: list[SheetFacts] = []
-    for info in book.sheets:
-        sheets.append(read_sheet(parts, book, info, validated_values=run_validation))
     uncached_zero = book.full_calc_on_load and not ours
 
     def add(code: str, sheet: str | None, row: int | None, col: int | None, message: str, value: object = None, field: str | None = None) -> None:
@@ -112,11 +109,12 @@ def lint(parts: Parts, book: Book, wanted: set[str], *, validations: bool = True
                     column=None if col is None else col_name(col), field=field, value=value)
         )
 
-    for facts in sheets:
-        name = facts.info.name
+    for info in book.sheets:
+        name = info.name
         start = len(out)
         if ours and name in _OWN_SHEETS:
             continue  # xlreport's own metadata and lists: the importer checks them
+        facts = read_sheet(parts, book, info, validated_values=run_validation)  # one sheet in memory at a time
         for code, cell, message in formulas.formula_findings(facts, uncached_zero=uncached_zero, blank_results=ours):
             add(code, name, cell.row, cell.col, message, "=" + cell.shown)
         if "formula-inconsistent" in wanted:
@@ -129,7 +127,7 @@ def lint(parts: Parts, book: Book, wanted: set[str], *, validations: bool = True
         for code, row, col, message in structure.table_findings(facts, book):
             add(code, name, row, col, message)
         if run_validation and facts.validations:
-            for cell, message in values.validation_findings(facts, _lists(facts, sheets, parts, book)):
+            for cell, message in values.validation_findings(facts, _lists(facts, parts, book)):
                 add("validation-bypassed", name, cell.row, cell.col, message, cell.value)
         for message in structure.hyperlink_findings(facts):
             add("hyperlinks-limit", name, None, None, message)
@@ -142,22 +140,24 @@ def lint(parts: Parts, book: Book, wanted: set[str], *, validations: bool = True
     return out
 
 
-def _lists(facts: SheetFacts, sheets: list[SheetFacts], parts: Parts, book: Book) -> dict[str, list[str]]:
+def _lists(facts: SheetFacts, parts: Parts, book: Book) -> dict[str, list[str]]:
     """The values of every range a list validation of ``facts`` names, by its formula text."""
     out: dict[str, list[str]] = {}
-    by_name = {s.info.name: s for s in sheets}
+    by_name = {s.name: s for s in book.sheets}
+    read: dict[str, SheetFacts] = {facts.info.name: facts} if facts.complete else {}
     for rule in facts.validations:
         source = (rule.formula1 or "").strip()
         m = _SOURCE.match(source)
         if rule.kind != "list" or m is None or source.startswith('"'):
             continue
         sheet_name = (m.group(1) or "").replace("''", "'") or m.group(2) or facts.info.name
-        target = by_name.get(sheet_name)
+        info = by_name.get(sheet_name)
         box = cell_box(m.group(3))
-        if target is None or box is None:
+        if info is None or box is None:
             continue
-        if not target.complete:
-            target = read_sheet(parts, book, target.info, all_values=True)
+        if sheet_name not in read:
+            read[sheet_name] = read_sheet(parts, book, info, all_values=True)
+        target = read[sheet_name]
         r1, c1, r2, c2 = box
         out[source] = [values._show(c.value) or "" for c in target.cells if r1 <= c.row <= r2 and c1 <= c.col <= c2 and c.value is not None]
     return out
