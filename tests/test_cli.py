@@ -27,7 +27,7 @@ from tests.conftest import SALES_TEMPLATE
 from xlreport.cli import main
 from xlreport.spec.loader import available
 
-COMMANDS = ["build", "templates", "import", "diff", "batch", "db"]
+COMMANDS = ["build", "templates", "import", "check", "diff", "batch", "db"]
 TEMPLATE_NAMES = ", ".join(available())
 
 

@@ -20,7 +20,8 @@ sweeps something.
 
 For each: every formula's cached value equals what LibreOffice computes after ``calculateAll()``
 (``tests/formula_values.py``), and ``read_workbook`` returns no error finding and the very dataset
-whose hash the workbook recorded.
+whose hash the workbook recorded. The build also checks itself: ``xlreport check`` finds no error
+in any of them (nor in a 100,000-row build, which is too big for the LibreOffice session).
 """
 
 from __future__ import annotations
@@ -137,4 +138,58 @@ def test_every_workbook_built_opens_in_libreoffice_and_reads_back(
         problems += [f"{path}: {f.code} at {f.where}: {f.message}" for f in report.errors]
         if dataset.hash() != read_package(path).custom.get("xlreport.dataset_hash"):
             problems.append(f"{path}: the imported dataset is not the one the workbook recorded")
+        problems += [f"{path}: check: {f.code} at {f.where}: {f.message}" for f in xlreport.check(path).errors]
     assert problems == [], f"{len(problems)} problem(s) in {len(chosen)} workbooks:\n" + "\n".join(problems[:30])
+
+
+def test_a_100000_row_build_passes_check(tmp_path: Path) -> None:
+    """The column road's size: a formula column and a validated table of 100,000 rows, no error."""
+    import numpy as np
+    import pandas as pd
+    import yaml
+
+    template = tmp_path / "big.yaml"
+    template.write_text(yaml.safe_dump(_BIG_TEMPLATE, sort_keys=False))
+    rows = 100_000
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(1, rows + 1),
+            "name": [f"customer {i % 997}" for i in range(rows)],
+            "region": rng.choice(["North", "South", "East", "West"], rows),
+            "units": rng.integers(0, 1_000, rows),
+            "price": np.round(rng.uniform(1, 500, rows), 2),
+        }
+    ).astype(object)
+    data = xlreport.Dataset(xlreport.Meta(title="Big"), {"big": frame})
+    path = xlreport.build(data, template=template, output=tmp_path / "big.xlsx")
+    report = xlreport.check(path)
+    assert [f"{f.code} at {f.where}: {f.message}" for f in report.errors] == []
+
+
+_BIG_TEMPLATE = {
+    "name": "big-check",
+    "version": "1.0",
+    "description": "One big table with a derived column.",
+    "sheets": [
+        {
+            "name": "Big",
+            "tables": [
+                {
+                    "name": "Big",
+                    "data": "big",
+                    "key": ["id"],
+                    "columns": [
+                        {"key": "id", "header": "ID", "type": "integer", "required": True},
+                        {"key": "name", "header": "Name", "type": "text"},
+                        {"key": "region", "header": "Region", "type": "category", "allowed": ["North", "South", "East", "West"]},
+                        {"key": "units", "header": "Units", "type": "integer", "min": 0},
+                        {"key": "price", "header": "Price", "type": "number", "format": "#,##0.00"},
+                        {"key": "value", "header": "Value", "type": "number", "format": "#,##0.00", "formula": "units * price"},
+                    ],
+                    "totals": {"label": "Total", "functions": {"units": "sum", "value": "sum"}},
+                }
+            ],
+        }
+    ],
+}

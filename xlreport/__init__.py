@@ -8,6 +8,7 @@ The public API::
     template = xlreport.load_template("vehicle-exports")
     result = xlreport.import_workbook("out.xlsx", "edited.yaml")   # what `xlreport import` does
     changes = xlreport.diff("out.xlsx", "edited.yaml")              # what `xlreport diff` does
+    report = xlreport.check("any.xlsx")   # portability and quality findings, cell by cell
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _EXPORTS = {
     "UsageError": ".errors",
     "ValidationError": ".errors",
     "XlreportError": ".errors",
+    "check": ".lint",
     "Finding": ".findings",
     "Report": ".findings",
     "Dataset": ".model.dataset",
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
     from .db.api import audit_log, batch_from, build_from, dump_db, import_into, init_db, load_db
     from .errors import DataError, FileError, SpecError, TemplateError, UsageError, ValidationError, XlreportError
     from .findings import Finding, Report
+    from .lint import check
     from .model.dataset import Dataset, Meta, load_dataset, save_dataset
     from .reader.api import ImportResult, import_workbook
     from .reader.api import diff_paths as diff
@@ -103,6 +106,7 @@ __all__ = [
     "batch_from",
     "build",
     "build_from",
+    "check",
     "default_dataset_path",
     "dump_db",
     "import_into",

@@ -230,6 +230,31 @@ def diff(old: Path, new: Path, template: str | None, as_json: bool) -> None:
         views.print_changes(result)
 
 
+@main.command("check")
+@click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON (the shape of import --report-json; a list for several files).")
+@click.option("--select", help="Only these codes, comma-separated; a prefix such as 'formula' selects a family.")
+@click.option("--ignore", help="Leave out these codes (or prefixes), comma-separated.")
+@click.option("--fail-on", type=click.Choice(["warning", "error"]), default="error", show_default=True, help="Exit 1 when a finding is this severe or worse.")
+def check_(workbooks: tuple[Path, ...], as_json: bool, select: str | None, ignore: str | None, fail_on: str) -> None:
+    """Lint WORKBOOK files (any .xlsx) for what breaks in Excel, LibreOffice or a data pipeline.
+
+    Formulas without stored results or with error results, links to other workbooks, functions
+    that need the _xlfn. prefix or that LibreOffice lacks, numbers and dates stored as text, cut
+    text, hidden data, broken tables and names, bypassed validation, small print. A workbook
+    xlreport built also gets the import findings. Exit 0 when clean (or only findings below
+    --fail-on), 1 with findings at or above it, 2 when a file is unreadable or refused.
+    """
+    from .lint.run import check_many
+
+    status = check_many(list(workbooks), as_json=as_json, select=_codes(select), ignore=_codes(ignore), fail_on=fail_on)
+    sys.exit(status)
+
+
+def _codes(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
 from .batch.command import batch  # noqa: E402
 from .db.command import db  # noqa: E402
 

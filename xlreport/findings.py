@@ -68,24 +68,88 @@ CODES: dict[str, Code] = _register(
     ("template-modified", "warning", "the stored template differs from the installed one of its version", "none (its rules apply); bump versions on change"),
     ("conflict", "error", "a value was changed both in the workbook and in the database since the build", "choose one of the two values and import again"),
     # lint of any workbook
-    ("formula-uncached", "warning", "a formula has no stored result: LibreOffice and readers show 0 or blank", "recalculate and save in Excel or LibreOffice"),
-    ("formula-error-cached", "warning", "a formula's stored result is an error", "fix the formula or its inputs"),
-    ("formula-external", "warning", "a formula refers to another workbook", "replace the link by values"),
-    ("formula-volatile", "info", "a formula uses a volatile function (NOW, TODAY, RAND, OFFSET, INDIRECT)", "use fixed values where possible"),
-    ("formula-prefix", "warning", "a formula uses a function older programs show as `_xlfn.`", "use functions every reader supports"),
-    ("formula-libreoffice", "warning", "a formula LibreOffice computes differently or not at all", "use plain A1 references and common functions"),
-    ("formula-spill", "warning", "a dynamic-array formula spills (readers fail on `#SPILL!`)", "use a fixed-size formula"),
-    ("formula-inconsistent", "warning", "a formula differs from its neighbours in the column", "fill the column's formula down again"),
-    ("number-as-text", "warning", "a number is stored as text", "convert it to a number"),
-    ("date-as-text", "warning", "a date is stored as text", "enter it as a date"),
-    ("text-cut", "warning", "text wider than its cell is cut off on screen or in print", "widen the column or wrap the text"),
-    ("hidden-data", "info", "hidden rows, columns or sheets hold data", "unhide and check them"),
-    ("merged-in-table", "warning", "merged cells inside a table", "unmerge them"),
-    ("table-broken-range", "error", "a table's range does not match its header or data", "resize the table"),
-    ("validation-bypassed", "warning", "a cell breaks its data validation (pasted over)", "enter an allowed value"),
-    ("hyperlinks-limit", "warning", "more hyperlinks on a sheet than Excel keeps (65,530)", "remove links"),
-    ("defined-name-broken", "warning", "a defined name refers to `#REF!` or a missing sheet", "repair or delete the name"),
-    ("print-scale", "info", "the print setup shrinks a sheet until its text is hard to read", "print on more pages or split the sheet"),
+    (
+        "formula-uncached", "error",
+        "a formula with no stored result: LibreOffice shows 0, pandas and calamine read nothing",
+        "open and save the file in Excel or LibreOffice with recalculation on, or have the writer store each result",
+    ),
+    (
+        "formula-error-cached", "error",
+        "a formula whose stored result is an error (#DIV/0!, #N/A, #REF!...)",
+        "fix the formula or its inputs, or wrap it in IFERROR",
+    ),
+    (
+        "formula-external", "warning",
+        "a formula or name that reads another workbook: the values go stale or break when the file travels",
+        "paste the values, or ship the linked workbook with it",
+    ),
+    (
+        "formula-volatile", "info",
+        "a volatile function (NOW, TODAY, RAND, OFFSET, INDIRECT...): the value changes on every recalculation",
+        "use a fixed value or a non-volatile reference (INDEX instead of OFFSET)",
+    ),
+    (
+        "formula-prefix", "error",
+        "a newer Excel function written without its _xlfn. prefix: Excel shows #NAME?",
+        "write it as _xlfn.NAME in the file (xlsxwriter: use_future_functions, openpyxl: prefix it yourself)",
+    ),
+    (
+        "formula-libreoffice", "warning",
+        "a function LibreOffice does not implement (or only recently): it shows #NAME? or Err:508 there",
+        "use an older equivalent (INDEX/MATCH for XLOOKUP, SUMPRODUCT for FILTER) or store values",
+    ),
+    (
+        "formula-spill", "warning",
+        "a dynamic-array formula that spills over a range: older Excel and LibreOffice show one value or #NAME?",
+        "write one formula per cell, or values",
+    ),
+    (
+        "formula-inconsistent", "warning",
+        "a formula whose shape differs from the formulas above and below it in its column",
+        "copy the neighbouring formula into the cell, or make the difference deliberate and visible",
+    ),
+    (
+        "number-as-text", "warning",
+        "a number stored as text: it is not summed, sorted or charted as a number",
+        "store it as a number (Excel: Convert to Number); keep codes with leading zeros as text",
+    ),
+    ("date-as-text", "warning", "a date stored as text: it does not sort or compute as a date", "store the date as a date serial with a date format"),
+    (
+        "text-cut", "warning",
+        "text wider than its cell with a filled neighbour, so it is cut at the edge",
+        "widen the column, or turn on wrap text and give the row its height",
+    ),
+    (
+        "hidden-data", "warning",
+        "values in hidden rows, columns or sheets: they travel with the file unseen",
+        "delete them, or unhide them if the reader should see them",
+    ),
+    (
+        "merged-in-table", "warning",
+        "merged cells inside an Excel table: sorting, filtering and readers break on them",
+        "unmerge the cells (use Center Across Selection for the look)",
+    ),
+    (
+        "table-broken-range", "error",
+        "a table whose range no longer covers its header or its columns",
+        "reset the table's range (Table Design > Resize Table) to its header and rows",
+    ),
+    (
+        "validation-bypassed", "error",
+        "a value that breaks its cell's own data validation (pasted or written by a program)",
+        "correct the value, or widen the validation rule if the value is right",
+    ),
+    (
+        "hyperlinks-limit", "error",
+        "more than 65,530 hyperlinks on one sheet: Excel drops the rest and reports the file as damaged",
+        "keep links under the limit, e.g. write URLs as text or split the sheet",
+    ),
+    ("defined-name-broken", "error", "a defined name that refers to #REF! (its target was deleted)", "point the name at a range again, or delete it"),
+    (
+        "print-scale", "warning",
+        "a sheet that prints below 85 % scale (text about 9 pt or smaller)",
+        "fit fewer columns on the page: put charts below the tables, narrow columns, or print landscape",
+    ),
 )
 
 

@@ -223,7 +223,7 @@ class OpcPackage:
     def custom_properties(self) -> dict[str, str]:
         """The custom document properties by name, as text ({} when there are none)."""
         info = self.member(CUSTOM_PART)
-        return {} if info is None else _properties(self.parse(info))
+        return {} if info is None else custom_properties_of(self.parse(info))
 
     def core_properties(self) -> dict[str, str]:
         """The core document properties (title, creator, keywords...) by local name, as text."""
@@ -250,7 +250,7 @@ def read_custom_properties(path: Path, cap: int = MiB) -> dict[str, str] | None:
             info = package.member(CUSTOM_PART)
             if info is None or info.file_size > cap:
                 return None
-            return _properties(package.parse(info))
+            return custom_properties_of(package.parse(info))
     except Exception:  # not a zip, bad XML, a DTD, too big: all mean "not ours"
         return None
 
@@ -264,7 +264,8 @@ def read_core_properties(path: Path, cap: int = MiB) -> dict[str, str] | None:
         return None
 
 
-def _properties(root: Element) -> dict[str, str]:
+def custom_properties_of(root: Element) -> dict[str, str]:
+    """The name -> text of each property of a parsed ``docProps/custom.xml``."""
     out: dict[str, str] = {}
     for prop in root:
         if local(prop.tag) == "property":

@@ -1,0 +1,1 @@
+"""Small workbooks with one known fault each, written by real producers, for `xlreport check`."""

@@ -1,0 +1,46 @@
+"""`xlreport check` on the hostile corpus: refused exactly as import refuses (exit 2, one line),
+and the sound files among them checked without a crash, each in a capped child."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import xlreport.lint.run  # noqa: F401  loaded before forking: a capped child cannot map new modules
+from tests.capped import run_capped
+from tests.hostile.make_corpus import EXPECTED, make_corpus
+from xlreport.cli import main
+
+TIMEOUT = 10  # seconds per file
+MEMORY = 1 << 30  # bytes of address space per file
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("hostile-check")
+    make_corpus(out)
+    return out
+
+
+def _invoke(args: list[str]) -> tuple[int, str, str, str | None]:
+    result = CliRunner().invoke(main, args)
+    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+    return result.exit_code, result.stdout, result.stderr, repr(result.exception) if crashed else None
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_files_are_refused_like_import(corpus: Path, name: str) -> None:
+    path = corpus / name
+    outcome, value = run_capped(_invoke, ["check", str(path)], label=f"xlreport check {name}", memory=MEMORY, timeout=TIMEOUT)
+    assert outcome == "returned", value
+    code, stdout, stderr, crash = value
+    assert crash is None, crash
+    if EXPECTED[name] == "ok":
+        assert code in (0, 1) and stderr == "", stderr
+        assert stdout.startswith(f"{path}: ")
+    else:
+        assert (code, stdout) == (2, "")
+        assert stderr.startswith(f"error: {path}: ") and stderr.count("\n") == 1, stderr
+        assert EXPECTED[name] in stderr

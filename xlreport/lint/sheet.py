@@ -1,0 +1,406 @@
+"""One pass over a worksheet part, collecting what every rule needs.
+
+Everything outside ``<sheetData>`` (columns, merges, validations, hyperlinks, page setup) is
+small and parsed as XML.  The cells are found with regular expressions over the inflated part:
+a small sheet is read cell by cell; a large one only where something can be wrong (formulas,
+error and inline-text cells, shared strings that look like numbers or dates or could be too
+wide, hidden rows and columns), which keeps a 100,000-row sheet to a few tenths of a second.
+Nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element
+
+from ..cells import parse_a1
+from ..fonts import column_width_to_pixels, text_width
+from ..xlsx.parts import MAIN, Book, Parts, SheetInfo, TableInfo, unescape
+
+FULL_SCAN_BYTES = 4 * 2**20  # sheets up to this size are read cell by cell
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_ATTR = re.compile(rb'([A-Za-z:]+)="([^"]*)"')
+_F = re.compile(rb"<f(\s[^>]*?)?(?:/>|>(.*?)</f>)", re.S)
+_V = re.compile(rb"<v(?:\s[^>]*)?(?:/>|>(.*?)</v>)", re.S)
+_T = re.compile(rb"<t(?:\s[^>]*)?>(.*?)</t>", re.S)
+_SIMPLE_FORMULA = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-z]+)")?><f>([^<]*)</f>(?:<v>([^<]*)</v>|<v ?/>)?</c>')
+_SHARED_INDEX = re.compile(rb't="s"><v>([0-9]+)</v>')
+_SHARED_CELL = re.compile(rb'<c r="([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>')
+_HIDDEN_ROW = re.compile(rb'<row [^>]*?r="([0-9]+)"[^>]*?hidden="(?:1|true)"[^>]*>(.*?)</row>', re.S)
+_SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData(?:\s[^>/]*)?(/?)>")
+_STYLE_ATTR = re.compile(rb' s="([0-9]+)"')
+_LETTERS = re.compile(rb"[A-Z]{1,3}")
+_MAYBE_VALUE = re.compile(r"\s*(?:[-+.0-9]|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))", re.I)
+# Cells a rule reads besides shared strings: formulas (dynamic arrays and text results have one
+# too) and inline strings.  Error, boolean and date cells without a formula break no rule.
+_MARKERS = (re.compile(rb"<f[\s>/]"), re.compile(rb't="inlineStr"'))
+_PREFIX = re.compile(rb"<(/?)[A-Za-z_][\w.-]*:")
+
+
+@dataclass(slots=True)
+class Cell:
+    row: int  # 0-based
+    col: int
+    kind: str  # n (number), s (text), str (formula text), b, e, d
+    value: str | None  # the stored value as text (a shared string resolved); None when absent
+    style: int
+    formula: str | None = None  # formula text as stored (XML-escaped: see shown()); a shared-formula follower: its master's
+    f_type: str = ""  # "", shared, array, dataTable
+    f_ref: str | None = None
+    shared_si: str | None = None
+    dynamic: bool = False  # cm= attribute: a dynamic-array formula
+    master: tuple[int, int] | None = None  # a shared formula's master cell
+    quick: str | None = None  # formulas.quick_shape, computed once
+
+    @property
+    def shown(self) -> str:
+        """The formula as a person reads it (``<`` rather than ``&lt;``)."""
+        return html.unescape(self.formula or "")
+    pos: int = 0
+
+
+@dataclass
+class Validation:
+    kind: str
+    operator: str
+    formula1: str | None
+    formula2: str | None
+    allow_blank: bool
+    boxes: list[tuple[int, int, int, int]]  # r1, c1, r2, c2 (0-based)
+
+
+@dataclass
+class SheetFacts:
+    info: SheetInfo
+    cells: list[Cell] = field(default_factory=list)  # the cells worth a look (all of them on a small sheet)
+    complete: bool = True  # cells holds every non-empty cell
+    filled: set[tuple[int, int]] = field(default_factory=set)  # non-empty cells, when complete
+    hidden_rows: list[int] = field(default_factory=list)
+    hidden_values: list[tuple[int, int]] = field(default_factory=list)
+    widths: dict[int, float] = field(default_factory=dict)  # explicit column widths, in characters
+    default_width: float = 8.43
+    hidden_cols: set[int] = field(default_factory=set)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    validations: list[Validation] = field(default_factory=list)
+    hyperlinks: int = 0
+    page: dict[str, str] = field(default_factory=dict)
+    margins: dict[str, str] = field(default_factory=dict)
+    fit_to_page: bool = False
+    tables: list[TableInfo] = field(default_factory=list)
+    header_cells: dict[tuple[int, int], str] = field(default_factory=dict)
+    max_col: int = 0
+    first_value: tuple[int, int] | None = None  # the first non-empty cell, for hidden sheets
+    drawing_right: tuple[int, float] = (0, 0.0)
+    body: bytes = b""
+
+    def width(self, col: int) -> float:
+        return self.widths.get(col, self.default_width)
+
+    def nonempty(self, cell: Cell, col: int) -> bool:
+        """Whether the cell at ``col`` in ``cell``'s row holds a value."""
+        if self.complete:
+            return (cell.row, col) in self.filled
+        if col < 0:
+            return False
+        ref = b'<c r="' + _letters(col) + str(cell.row + 1).encode() + b'"'
+        start = self.body.rfind(b"<row ", 0, cell.pos)
+        end = self.body.find(b"</row>", cell.pos)
+        at = self.body.find(ref, start, end)
+        if at < 0:
+            return False
+        match = _CELL.match(self.body, at)
+        return match is not None and _has_value(match.group(4))
+
+
+def read_sheet(parts: Parts, book: Book, info: SheetInfo, *, validated_values: bool = False, all_values: bool = False) -> SheetFacts:
+    """The facts of one sheet; every cell is read when the sheet is small, when ``all_values``,
+    or when ``validated_values`` and the sheet has data validation."""
+    data = parts.read(info.part)
+    facts = SheetFacts(info, tables=parts.tables(info.part), drawing_right=parts.drawing_extent(info.part))
+    open_tag = _SHEET_DATA.search(data)
+    if open_tag is None:
+        _outside(facts, _parse(parts, info, data))
+        return facts
+    if open_tag.group(1):  # <sheetData/>
+        body, rest = b"", data[open_tag.end() :]
+    else:
+        close = data.rfind(b"sheetData>")
+        close_start = data.rfind(b"<", 0, close)
+        body, rest = data[open_tag.end() : close_start], data[close + len(b"sheetData>") :]
+    _outside(facts, _parse(parts, info, data[: open_tag.start()] + rest))
+    if _PREFIX.search(body[:4096]):
+        body = _PREFIX.sub(rb"<\1", body)
+    facts.body = body
+    _scan(facts, book, body, full=all_values or (validated_values and bool(facts.validations)) or len(body) <= FULL_SCAN_BYTES)
+    return facts
+
+
+def _parse(parts: Parts, info: SheetInfo, data: bytes) -> Element:
+    from ..xlsx.opc import parse_xml
+
+    return parse_xml(data, file=parts.path, part=info.part)
+
+
+def _outside(facts: SheetFacts, root: Element) -> None:
+    fmt = root.find(f"{MAIN}sheetFormatPr")
+    if fmt is not None and fmt.get("defaultColWidth"):
+        facts.default_width = float(fmt.get("defaultColWidth", "8.43"))
+    elif fmt is not None and fmt.get("baseColWidth"):
+        facts.default_width = float(fmt.get("baseColWidth", "8")) + 0.43
+    for col in root.iter(f"{MAIN}col"):
+        first, last = int(col.get("min", "1")) - 1, min(int(col.get("max", "1")), 16384) - 1
+        for c in range(first, min(last, first + 1024) + 1):
+            if col.get("width") is not None:
+                facts.widths[c] = float(col.get("width", "8.43"))
+        if col.get("hidden", "0") in ("1", "true"):
+            facts.hidden_cols.update(range(first, last + 1) if last - first < 1024 else range(first, first + 1024))
+    for merge in root.iter(f"{MAIN}mergeCell"):
+        box = cell_box(merge.get("ref", ""))
+        if box is not None:
+            facts.merges.append(box)
+    for dv in root.iter(f"{MAIN}dataValidation"):
+        boxes = [b for b in (cell_box(r) for r in dv.get("sqref", "").split()) if b is not None]
+        facts.validations.append(
+            Validation(
+                dv.get("type", "none"), dv.get("operator", "between"),
+                dv.findtext(f"{MAIN}formula1"), dv.findtext(f"{MAIN}formula2"),
+                dv.get("allowBlank", "0") in ("1", "true"), boxes,
+            )
+        )
+    facts.hyperlinks = sum(1 for _ in root.iter(f"{MAIN}hyperlink"))
+    setup = root.find(f"{MAIN}pageSetup")
+    facts.page = dict(setup.attrib) if setup is not None else {}
+    margins = root.find(f"{MAIN}pageMargins")
+    facts.margins = dict(margins.attrib) if margins is not None else {}
+    pr = root.find(f"{MAIN}sheetPr/{MAIN}pageSetUpPr")
+    facts.fit_to_page = pr is not None and pr.get("fitToPage", "0") in ("1", "true")
+
+
+def _scan(facts: SheetFacts, book: Book, body: bytes, *, full: bool) -> None:
+    masters: dict[str, tuple[str, int, int]] = {}
+    if not full:
+        starts = _fast_starts(facts, book, body)
+        if starts is not None:
+            facts.complete = False
+            for start in sorted(set(starts)):
+                simple = _SIMPLE_FORMULA.match(body, start)
+                if simple is not None:
+                    _add_formula(facts, simple)
+                    continue
+                match = _CELL.match(body, start)
+                if match is not None:
+                    _add(facts, book, match, masters)
+            _hidden(facts, body)
+            return
+    for match in _CELL.finditer(body):
+        _add(facts, book, match, masters)
+    _hidden(facts, body)
+
+
+def _fast_starts(facts: SheetFacts, book: Book, body: bytes) -> list[int] | None:
+    """Where the cells worth a look start, without visiting every cell; None when the sheet's
+    cells are not written in the usual attribute order (then every cell is read)."""
+    used = _SHARED_INDEX.findall(body)
+    if len(used) != body.count(b't="s"'):
+        return None
+    flagged, bound, narrowest = _interesting_strings(facts, book)
+    distinct = {int(i) for i in set(used)}
+    widest = max((bound[i] for i in distinct if i < len(bound)), default=0.0)
+    if not distinct & flagged and widest <= narrowest:
+        found: list[tuple[bytes, bytes, bytes]] = []  # no shared string can break a rule here
+    elif distinct & flagged:
+        found = _SHARED_CELL.findall(body)
+    else:  # only columns narrower than the widest string can cut one: skip the others' cells
+        wide = sorted(_letters(c) for c, w in facts.widths.items() if column_width_to_pixels(w) >= widest)
+        skip = rb"(?!(?:" + b"|".join(wide) + rb")[0-9])" if wide else b""
+        found = re.compile(rb'<c r="' + skip + rb'([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>').findall(body)
+    room: dict[bytes, float] = {}
+    wanted: set[tuple[bytes, bytes, bytes]] = set()
+    for letters, style_text, index_text in set(found):
+        index = int(index_text)
+        if index in flagged:
+            wanted.add((letters, style_text, index_text))
+        elif index < len(bound) and bound[index] > narrowest:
+            if letters not in room:
+                room[letters] = column_width_to_pixels(facts.width(_col(letters)))
+            if bound[index] > room[letters]:
+                font = book.style(int(style_text or 0))
+                if (bound[index] - 3.0) * font.size / 11.0 * (1.07 if font.bold else 1.0) / bound_scale(book) + 3.0 > room[letters]:
+                    wanted.add((letters, style_text, index_text))
+    starts: list[int] = []
+    if wanted:
+        columns = b"|".join(sorted({w[0] for w in wanted}))
+        indices = {w[2] for w in wanted}
+        pattern = re.compile(rb'<c r="(' + columns + rb')[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>')
+        starts += [m.start() for m in pattern.finditer(body) if m.group(3) in indices and (m.group(1), m.group(2) or b"", m.group(3)) in wanted]
+    for marker in _MARKERS:
+        starts += [body.rfind(b"<c ", 0, m.start()) for m in marker.finditer(body)]
+    return starts
+
+
+def _add_formula(facts: SheetFacts, m: re.Match[bytes]) -> None:
+    """A plain formula cell (no shared or array formula), the common case, read in one match."""
+    letters, row_text, style, kind, text, value = m.groups()
+    row, col = int(row_text) - 1, _col(letters)
+    formula = text.decode("utf-8", "replace")
+    stored = None if value is None else unescape(value) if b"&" in value else value.decode("utf-8", "replace")
+    facts.cells.append(Cell(row, col, kind.decode() if kind else "n", stored, int(style) if style else 0, formula=formula, pos=m.start()))
+    if col > facts.max_col:
+        facts.max_col = col
+
+
+def _add(facts: SheetFacts, book: Book, match: re.Match[bytes], masters: dict[str, tuple[str, int, int]]) -> None:
+    content = match.group(4)
+    if not _has_value(content):
+        return
+    row, col = int(match.group(2)) - 1, _col(match.group(1))
+    attrs = dict(_ATTR.findall(match.group(3))) if match.group(3) else {}
+    kind = attrs[b"t"].decode() if b"t" in attrs else "n"
+    style = int(attrs[b"s"] or 0) if b"s" in attrs else 0
+    value: str | None = None
+    v = _V.search(content)
+    if v is not None and v.group(1) is not None:
+        raw = v.group(1)
+        value = unescape(raw) if b"&" in raw else raw.decode("utf-8", "replace")
+    if kind == "s" and value is not None:
+        index = int(value) if value.isdigit() else -1
+        value = book.strings[index] if 0 <= index < len(book.strings) else ""
+    elif kind == "inlineStr":
+        kind, value = "s", "".join(unescape(t) for t in _T.findall(content))
+    cell = Cell(row, col, kind, value, style, pos=match.start(), dynamic=b"cm" in attrs)
+    f = _F.search(content)
+    if f is not None:
+        f_attrs = dict(_ATTR.findall(f.group(1))) if f.group(1) else {}
+        if f_attrs:
+            cell.f_type = f_attrs.get(b"t", b"").decode()
+            cell.f_ref = f_attrs.get(b"ref", b"").decode() or None
+        text = f.group(2).decode("utf-8", "replace") if f.group(2) is not None else None
+        if cell.f_type == "shared":
+            si = f_attrs.get(b"si", b"").decode()
+            cell.shared_si = si
+            if text:
+                masters[si] = (text, row, col)
+            elif si in masters:
+                text, master_row, master_col = masters[si]
+                cell.master = (master_row, master_col)
+        cell.formula = text if text is not None else ""
+    facts.cells.append(cell)
+    facts.filled.add((row, col))
+    facts.max_col = max(facts.max_col, col)
+
+
+def _hidden(facts: SheetFacts, body: bytes) -> None:
+    if facts.info.state != "visible":
+        first = next((m for m in _CELL.finditer(body) if _has_value(m.group(4))), None)
+        if first is not None:
+            facts.first_value = (int(first.group(2)) - 1, _col(first.group(1)))
+    if b"hidden=" in body:
+        for m in _HIDDEN_ROW.finditer(body):
+            facts.hidden_rows.append(int(m.group(1)) - 1)
+            for cell in _CELL.finditer(m.group(2)):
+                if _has_value(cell.group(4)):
+                    facts.hidden_values.append((int(cell.group(2)) - 1, _col(cell.group(1))))
+                    break
+    for col in sorted(facts.hidden_cols)[:64]:
+        pattern = re.compile(rb'<c r="' + _letters(col) + rb'([0-9]+)"[^>]*?>(?:<f|<v|<is)')
+        found = pattern.search(body)
+        if found is not None:
+            facts.hidden_values.append((int(found.group(1)) - 1, col))
+
+
+def _interesting_strings(facts: SheetFacts, book: Book) -> tuple[set[int], list[float], float]:
+    """Shared strings that look like numbers or dates; an upper bound of every string's width in
+    pixels (at the workbook's largest font, bold); the sheet's narrowest column in pixels."""
+    from .values import looks_like_date, looks_like_number
+
+    narrowest = column_width_to_pixels(min([facts.default_width, *facts.widths.values()]))
+    if book.flagged is None:
+        book.flagged = {i for i, text in enumerate(book.strings) if _MAYBE_VALUE.match(text) and (looks_like_number(text) or looks_like_date(text))}
+    if book.bounds is None:
+        book.bounds = _bounds(book.strings, bound_scale(book))
+    return book.flagged, book.bounds, narrowest
+
+
+def bound_scale(book: Book) -> float:
+    return max([s.size for s in book.styles] or [11.0]) / 11.0 * 1.07
+
+
+def _bounds(strings: list[str], scale: float) -> list[float]:
+    """An upper bound of each text's width in pixels, in a few array operations: each UTF-8 byte
+    weighs its character's width rounded up (a lead byte of a multibyte character the widest
+    glyph's, the continuation bytes nothing), and a text weighs the sum of its bytes."""
+    import numpy as np
+
+    encoded = [text.encode("utf-8") for text in strings]
+    if not encoded:
+        return []
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    weights = np.frombuffer(b"".join(encoded).translate(_UTF8_WEIGHTS), dtype=np.uint8).astype(np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    sums = np.add.reduceat(weights, np.minimum(starts, len(weights) - 1)) if len(weights) else np.zeros(len(encoded), dtype=np.int64)
+    sums[lengths == 0] = 0
+    return list((sums * scale + 3.0).tolist())
+
+
+def _utf8_weights() -> bytes:
+    ascii_widths = [min(255, math.ceil(text_width(chr(i)))) for i in range(128)]
+    return bytes(ascii_widths + [0] * 64 + [max(14, math.ceil(text_width("\u4e2d")))] * 64)
+
+
+_UTF8_WEIGHTS = _utf8_weights()
+
+
+def _has_value(content: bytes | None) -> bool:
+    return bool(content) and (b"<v" in content or b"<f" in content or b"<is" in content)  # type: ignore[operator]
+
+
+def _col(letters: bytes) -> int:
+    col = _COLUMNS.get(letters)
+    if col is None:
+        col = _COLUMNS[letters] = _col_number(letters)
+    return col
+
+
+_COLUMNS: dict[bytes, int] = {}
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def _letters(col: int) -> bytes:
+    out = b""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = bytes([65 + rem]) + out
+    return out
+
+
+def cell_box(ref: str) -> tuple[int, int, int, int] | None:
+    """``"B2:C3"`` -> ``(1, 1, 2, 2)`` (0-based corners); None for a reference that is not one."""
+    try:
+        first, _, last = ref.replace("$", "").partition(":")
+        (r1, c1), (r2, c2) = parse_a1(first), parse_a1(last or first)
+    except Exception:
+        return None
+    return r1, c1, r2, c2
+
+
+def row_cells(facts: SheetFacts, book: Book, row: int) -> dict[int, Cell]:
+    """Every non-empty cell of one row (0-based), read from the sheet's XML."""
+    if facts.complete:
+        return {c.col: c for c in facts.cells if c.row == row}
+    match = re.search(rb'<row [^>]*?r="' + str(row + 1).encode() + rb'"[^>]*>(.*?)</row>', facts.body, re.S)
+    if match is None:
+        return {}
+    scratch = SheetFacts(facts.info)
+    for cell in _CELL.finditer(match.group(1)):
+        _add(scratch, book, cell, {})
+    return {c.col: c for c in scratch.cells}
