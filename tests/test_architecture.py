@@ -26,6 +26,7 @@ API = {
     "import": xlreport.import_workbook,
     "diff": xlreport.diff,
     "batch": run_batch,
+    "check": xlreport.check,
     "db init": xlreport.init_db,
     "db load": xlreport.load_db,
     "db dump": xlreport.dump_db,

@@ -207,7 +207,8 @@ def test_rounding_to_15_digits_in_bulk_equals_rounding_each_value(numbers: list[
 
     import numpy as np
 
-    from xlreport.model.values import _round15_array, round15
+    from xlreport.model.columnar import round15_array as _round15_array
+    from xlreport.model.values import round15
 
     got = _round15_array(np.array(numbers * 3, dtype=np.float64))
     want = [round15(v) for v in numbers * 3]

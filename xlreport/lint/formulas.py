@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from ..cells import parse_a1
+from ..xlsx.cellfacts import Cell, SheetFacts
 from .rules import FUTURE_FUNCTIONS, LIBREOFFICE_MISSING, SPILLING_FUNCTIONS, VOLATILE_FUNCTIONS
-from .sheet import Cell, SheetFacts
 
 _STRING = re.compile(r'"(?:[^"]|"")*"')
 _FUNCTION = re.compile(r"(?<![\w.])((?:_xlfn\.|_xlws\.|_xlpm\.)*)([A-Za-z][A-Za-z0-9._]*)\s*\(")

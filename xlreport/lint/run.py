@@ -10,12 +10,13 @@ from .._gc import gc_paused
 from ..cells import a1, col_name
 from ..errors import UsageError
 from ..findings import CODES, Finding, Report
+from ..xlsx.cellfacts import SheetFacts
 from ..xlsx.opc import read_custom_properties
 from ..xlsx.parts import Book, Parts, open_parts
 from ..xlsx.safety import Limits, check_workbook
+from ..xlsx.sheetfacts import cell_box, read_sheet
 from . import formulas, structure, values
 from .rules import RULES
-from .sheet import SheetFacts, cell_box, read_sheet
 
 # The importer's codes (``xlreport import``), added for workbooks xlreport built: every registered code but the lint's.
 IMPORT_CODES = frozenset(CODES) - frozenset(RULES)

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 from ..cells import a1
 from ..fonts import column_width_to_pixels
+from ..xlsx.cellfacts import SheetFacts
 from ..xlsx.parts import Book
-from .sheet import SheetFacts, cell_box, row_cells
+from ..xlsx.sheetfacts import cell_box, row_cells
 
 HYPERLINK_LIMIT = 65_530
 MIN_PRINT_SCALE = 85

@@ -9,8 +9,8 @@ from functools import lru_cache
 
 from ..cells import a1
 from ..fonts import column_width_to_pixels, text_width
+from ..xlsx.cellfacts import Cell, SheetFacts, Validation
 from ..xlsx.parts import Book
-from .sheet import Cell, SheetFacts, Validation
 
 _NUMBER = re.compile(r"\s*[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?\s*%?\s*|\s*[-+]?\.\d+\s*")
 _DATES = (
@@ -78,7 +78,7 @@ def text_findings(facts: SheetFacts, book: Book, *, trust_text_format: bool = Fa
 
 
 def _header_cells(facts: SheetFacts) -> set[tuple[int, int]]:
-    from .sheet import cell_box
+    from ..xlsx.sheetfacts import cell_box
 
     out: set[tuple[int, int]] = set()
     for table in facts.tables:

@@ -14,7 +14,6 @@ import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
 
 from ..findings import Severity
@@ -113,10 +112,12 @@ def coerce_column(
     ``normalize`` rounds numbers to the 15 digits Excel keeps; values read from
     a workbook already are, so the importer skips that cost.
     """
+    from .columnar import fast_csv_text, fast_path  # whole columns at once, where they allow it
+
     kind = column.type
-    fast = _fast_path(values, kind, normalize)
+    fast = fast_path(values, kind, normalize)
     if fast is None and not strict_text:
-        fast = _fast_csv_text(values, kind, normalize)
+        fast = fast_csv_text(values, kind, normalize)
     if fast is not None:
         return fast, []
     out: list[Any] = []
@@ -140,105 +141,6 @@ def coerce_column(
             out.append(None)
             problems.append(Problem(i, "type-error", b.message))
     return out, problems
-
-
-def _fast_path(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] | None:
-    """Whole columns of clean values, converted without a Python call per value."""
-    if kind in ("text", "category"):
-        return _fast_text(values)
-    types = set(map(type, values))
-    if type(None) in types and len(types) > 1:  # missing values: convert the others, then put the gaps back
-        present = _fast_path([v for v in values if v is not None], kind, normalize)
-        if present is None:
-            return None
-        filled = iter(present)
-        return [None if v is None else next(filled) for v in values]
-    if kind in ("number", "percent", "integer") and types <= {float, int} and values:
-        try:
-            array = np.asarray(values, dtype=np.float64)
-        except OverflowError:  # an int beyond the float range: the per-value road names it
-            return None
-        if not np.isfinite(array).all():
-            return None
-        if kind == "integer":
-            ok = bool((array == np.floor(array)).all() and (np.abs(array) < MAX_INT).all())
-            return array.astype(np.int64).tolist() if ok else None
-        return _round15_array(array) if normalize else array.tolist()
-    if kind == "date" and types <= {dt.date} and (not values or min(values) >= MIN_DATE):
-        return list(values)
-    return None
-
-
-_PLAIN_NUMBER = r"^[+-]?(\d+(\.\d+)?([eE][+-]?\d+)?|\.\d+)$"  # _NUMBER_TEXT without thousands separators
-
-
-def _fast_csv_text(values: Sequence[Any], kind: str, normalize: bool) -> list[Any] | None:
-    """Columns of plain number or ISO date text (CSV files), parsed whole with Arrow; None for anything else.
-
-    Only where text is converted silently (building): the per-value road reports each coercion.
-    Arrow's patterns and trimming accept less than Python's (ASCII digits, Unicode white space),
-    so anything unusual takes the per-value road.
-    """
-    if kind not in ("integer", "number", "percent", "date") or not values or set(map(type, values)) != {str}:
-        return None
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pc.utf8_trim_whitespace(pa.array(values, pa.string()))
-    blank = pc.equal(pc.utf8_length(text), 0)
-    present = pc.filter(text, pc.invert(blank))
-    try:
-        if kind == "date":
-            if not pc.all(pc.match_substring_regex(present, r"^\d{4}-\d{2}-\d{2}$"), min_count=0).as_py():
-                return None
-            days = pc.cast(present, pa.date32()).to_pylist()
-            converted: list[Any] | None = days if not days or min(days) >= MIN_DATE else None
-        else:
-            if not pc.all(pc.match_substring_regex(present, _PLAIN_NUMBER), min_count=0).as_py():
-                return None
-            numbers = pc.cast(present, pa.float64()).to_numpy(zero_copy_only=False)
-            converted = _fast_path(numbers.tolist(), kind, normalize) if np.isfinite(numbers).all() else None
-    except pa.ArrowInvalid:  # a day that does not exist, a number Arrow will not parse
-        return None
-    if converted is None:
-        return None
-    filled = iter(converted)
-    return [None if gap else next(filled) for gap in blank.to_pylist()]
-
-
-def _round15_array(array: np.ndarray) -> list[float]:
-    """``round15`` of every value, formatting in Python only the values that may change.
-
-    A value that is the double nearest a decimal of at most 15 significant digits is its own
-    ``round15``.  Most are: when ``N / 10**k`` (or ``N * 10**-k``), with N the value scaled to
-    15 digits and rounded, gives the value back exactly, it is the double nearest that decimal.
-    """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        magnitude = np.abs(array)
-        k = np.where(magnitude < 1, 15, 14 - np.floor(np.log10(magnitude))).astype(np.int64)  # log10(0) is -inf, but 0 < 1
-        up, down = 10.0 ** np.clip(k, 0, 22), 10.0 ** np.clip(-k, 0, 22)  # powers of ten, exact
-        n = np.rint(array * up / down)
-        back = n / up * down  # one rounding: the double nearest N * 10**-k
-        clean = (back == array) & (np.abs(n) < 1e15)
-    out = array.tolist()
-    for i in np.flatnonzero(~clean).tolist():
-        out[i] = round15(out[i])
-    return out
-
-
-def _fast_text(values: Sequence[Any]) -> list[Any] | None:
-    present = [v for v in values if v is not None]  # (not `None in values`: pd.NA == None raises)
-    try:
-        joined = "".join(present)  # a TypeError unless every value is text: the type check, in C
-    except TypeError:
-        return None
-    if len(joined) > MAX_TEXT and max(map(len, present)) > MAX_TEXT:
-        return None
-    if _XML_ILLEGAL.search(joined) is not None:
-        return None  # the per-value road names the value
-    blank = {v for v in set(present) if not v or v.isspace()}
-    out = [None if v in blank else v for v in values] if blank else list(values)
-    return [v if v is None else _clean_text(v) for v in out] if "\r" in joined else out
 
 
 def _integer(value: Any, date1904: bool) -> int:

@@ -10,18 +10,17 @@ Nothing is evaluated.
 
 from __future__ import annotations
 
-import html
 import math
 import re
-from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
-from ..cells import parse_a1
+from ..cells import col_index, col_name, parse_a1
 from ..fonts import column_width_to_pixels, text_width
-from ..xlsx.parts import MAIN, Book, Parts, SheetInfo, TableInfo, unescape
+from .cellfacts import CELL as _CELL
+from .cellfacts import Cell, SheetFacts, Validation, has_value
+from .parts import MAIN, Book, Parts, SheetInfo, unescape
 
 FULL_SCAN_BYTES = 4 * 2**20  # sheets up to this size are read cell by cell
-_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 _ATTR = re.compile(rb'([A-Za-z:]+)="([^"]*)"')
 _F = re.compile(rb"<f(\s[^>]*?)?(?:/>|>(.*?)</f>)", re.S)
 _V = re.compile(rb"<v(?:\s[^>]*)?(?:/>|>(.*?)</v>)", re.S)
@@ -38,81 +37,6 @@ _MAYBE_VALUE = re.compile(r"\s*(?:[-+.0-9]|(?:jan|feb|mar|apr|may|jun|jul|aug|se
 # too) and inline strings.  Error, boolean and date cells without a formula break no rule.
 _MARKERS = (re.compile(rb"<f[\s>/]"), re.compile(rb't="inlineStr"'))
 _PREFIX = re.compile(rb"<(/?)[A-Za-z_][\w.-]*:")
-
-
-@dataclass(slots=True)
-class Cell:
-    row: int  # 0-based
-    col: int
-    kind: str  # n (number), s (text), str (formula text), b, e, d
-    value: str | None  # the stored value as text (a shared string resolved); None when absent
-    style: int
-    formula: str | None = None  # formula text as stored (XML-escaped: see shown()); a shared-formula follower: its master's
-    f_type: str = ""  # "", shared, array, dataTable
-    f_ref: str | None = None
-    shared_si: str | None = None
-    dynamic: bool = False  # cm= attribute: a dynamic-array formula
-    master: tuple[int, int] | None = None  # a shared formula's master cell
-    quick: str | None = None  # formulas.quick_shape, computed once
-
-    @property
-    def shown(self) -> str:
-        """The formula as a person reads it (``<`` rather than ``&lt;``)."""
-        return html.unescape(self.formula or "")
-    pos: int = 0
-
-
-@dataclass
-class Validation:
-    kind: str
-    operator: str
-    formula1: str | None
-    formula2: str | None
-    allow_blank: bool
-    boxes: list[tuple[int, int, int, int]]  # r1, c1, r2, c2 (0-based)
-
-
-@dataclass
-class SheetFacts:
-    info: SheetInfo
-    cells: list[Cell] = field(default_factory=list)  # the cells worth a look (all of them on a small sheet)
-    complete: bool = True  # cells holds every non-empty cell
-    filled: set[tuple[int, int]] = field(default_factory=set)  # non-empty cells, when complete
-    hidden_rows: list[int] = field(default_factory=list)
-    hidden_values: list[tuple[int, int]] = field(default_factory=list)
-    widths: dict[int, float] = field(default_factory=dict)  # explicit column widths, in characters
-    default_width: float = 8.43
-    hidden_cols: set[int] = field(default_factory=set)
-    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
-    validations: list[Validation] = field(default_factory=list)
-    hyperlinks: int = 0
-    page: dict[str, str] = field(default_factory=dict)
-    margins: dict[str, str] = field(default_factory=dict)
-    fit_to_page: bool = False
-    tables: list[TableInfo] = field(default_factory=list)
-    header_cells: dict[tuple[int, int], str] = field(default_factory=dict)
-    max_col: int = 0
-    first_value: tuple[int, int] | None = None  # the first non-empty cell, for hidden sheets
-    drawing_right: tuple[int, float] = (0, 0.0)
-    body: bytes = b""
-
-    def width(self, col: int) -> float:
-        return self.widths.get(col, self.default_width)
-
-    def nonempty(self, cell: Cell, col: int) -> bool:
-        """Whether the cell at ``col`` in ``cell``'s row holds a value."""
-        if self.complete:
-            return (cell.row, col) in self.filled
-        if col < 0:
-            return False
-        ref = b'<c r="' + _letters(col) + str(cell.row + 1).encode() + b'"'
-        start = self.body.rfind(b"<row ", 0, cell.pos)
-        end = self.body.find(b"</row>", cell.pos)
-        at = self.body.find(ref, start, end)
-        if at < 0:
-            return False
-        match = _CELL.match(self.body, at)
-        return match is not None and _has_value(match.group(4))
 
 
 def read_sheet(parts: Parts, book: Book, info: SheetInfo, *, validated_values: bool = False, all_values: bool = False) -> SheetFacts:
@@ -254,7 +178,7 @@ def _add_formula(facts: SheetFacts, m: re.Match[bytes]) -> None:
 
 def _add(facts: SheetFacts, book: Book, match: re.Match[bytes], masters: dict[str, tuple[str, int, int]]) -> None:
     content = match.group(4)
-    if not _has_value(content):
+    if not has_value(content):
         return
     row, col = int(match.group(2)) - 1, _col(match.group(1))
     attrs = dict(_ATTR.findall(match.group(3))) if match.group(3) else {}
@@ -294,14 +218,14 @@ def _add(facts: SheetFacts, book: Book, match: re.Match[bytes], masters: dict[st
 
 def _hidden(facts: SheetFacts, body: bytes) -> None:
     if facts.info.state != "visible":
-        first = next((m for m in _CELL.finditer(body) if _has_value(m.group(4))), None)
+        first = next((m for m in _CELL.finditer(body) if has_value(m.group(4))), None)
         if first is not None:
             facts.first_value = (int(first.group(2)) - 1, _col(first.group(1)))
     if b"hidden=" in body:
         for m in _HIDDEN_ROW.finditer(body):
             facts.hidden_rows.append(int(m.group(1)) - 1)
             for cell in _CELL.finditer(m.group(2)):
-                if _has_value(cell.group(4)):
+                if has_value(cell.group(4)):
                     facts.hidden_values.append((int(cell.group(2)) - 1, _col(cell.group(1))))
                     break
     for col in sorted(facts.hidden_cols)[:64]:
@@ -314,7 +238,7 @@ def _hidden(facts: SheetFacts, body: bytes) -> None:
 def _interesting_strings(facts: SheetFacts, book: Book) -> tuple[set[int], list[float], float]:
     """Shared strings that look like numbers or dates; an upper bound of every string's width in
     pixels (at the workbook's largest font, bold); the sheet's narrowest column in pixels."""
-    from .values import looks_like_date, looks_like_number
+    from ..lint.values import looks_like_date, looks_like_number  # the lint decides what reads as a value
 
     narrowest = column_width_to_pixels(min([facts.default_width, *facts.widths.values()]))
     if book.flagged is None:
@@ -353,34 +277,18 @@ def _utf8_weights() -> bytes:
 _UTF8_WEIGHTS = _utf8_weights()
 
 
-def _has_value(content: bytes | None) -> bool:
-    return bool(content) and (b"<v" in content or b"<f" in content or b"<is" in content)  # type: ignore[operator]
-
-
 def _col(letters: bytes) -> int:
     col = _COLUMNS.get(letters)
     if col is None:
-        col = _COLUMNS[letters] = _col_number(letters)
+        col = _COLUMNS[letters] = col_index(letters.decode())
     return col
 
 
 _COLUMNS: dict[bytes, int] = {}
 
 
-def _col_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n - 1
-
-
 def _letters(col: int) -> bytes:
-    out = b""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = bytes([65 + rem]) + out
-    return out
+    return col_name(col).encode()
 
 
 def cell_box(ref: str) -> tuple[int, int, int, int] | None:

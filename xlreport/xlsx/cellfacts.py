@@ -1,0 +1,91 @@
+"""What one pass over a worksheet part found: its cells, validations, widths and the rest (see :mod:`.sheetfacts`)."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from ..cells import col_name
+from .parts import SheetInfo, TableInfo
+
+CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+
+
+def has_value(content: bytes | None) -> bool:
+    return bool(content) and (b"<v" in content or b"<f" in content or b"<is" in content)  # type: ignore[operator]
+
+
+@dataclass(slots=True)
+class Cell:
+    row: int  # 0-based
+    col: int
+    kind: str  # n (number), s (text), str (formula text), b, e, d
+    value: str | None  # the stored value as text (a shared string resolved); None when absent
+    style: int
+    formula: str | None = None  # formula text as stored (XML-escaped: see shown()); a shared-formula follower: its master's
+    f_type: str = ""  # "", shared, array, dataTable
+    f_ref: str | None = None
+    shared_si: str | None = None
+    dynamic: bool = False  # cm= attribute: a dynamic-array formula
+    master: tuple[int, int] | None = None  # a shared formula's master cell
+    quick: str | None = None  # formulas.quick_shape, computed once
+
+    @property
+    def shown(self) -> str:
+        """The formula as a person reads it (``<`` rather than ``&lt;``)."""
+        return html.unescape(self.formula or "")
+    pos: int = 0
+
+
+@dataclass
+class Validation:
+    kind: str
+    operator: str
+    formula1: str | None
+    formula2: str | None
+    allow_blank: bool
+    boxes: list[tuple[int, int, int, int]]  # r1, c1, r2, c2 (0-based)
+
+
+@dataclass
+class SheetFacts:
+    info: SheetInfo
+    cells: list[Cell] = field(default_factory=list)  # the cells worth a look (all of them on a small sheet)
+    complete: bool = True  # cells holds every non-empty cell
+    filled: set[tuple[int, int]] = field(default_factory=set)  # non-empty cells, when complete
+    hidden_rows: list[int] = field(default_factory=list)
+    hidden_values: list[tuple[int, int]] = field(default_factory=list)
+    widths: dict[int, float] = field(default_factory=dict)  # explicit column widths, in characters
+    default_width: float = 8.43
+    hidden_cols: set[int] = field(default_factory=set)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    validations: list[Validation] = field(default_factory=list)
+    hyperlinks: int = 0
+    page: dict[str, str] = field(default_factory=dict)
+    margins: dict[str, str] = field(default_factory=dict)
+    fit_to_page: bool = False
+    tables: list[TableInfo] = field(default_factory=list)
+    header_cells: dict[tuple[int, int], str] = field(default_factory=dict)
+    max_col: int = 0
+    first_value: tuple[int, int] | None = None  # the first non-empty cell, for hidden sheets
+    drawing_right: tuple[int, float] = (0, 0.0)
+    body: bytes = b""
+
+    def width(self, col: int) -> float:
+        return self.widths.get(col, self.default_width)
+
+    def nonempty(self, cell: Cell, col: int) -> bool:
+        """Whether the cell at ``col`` in ``cell``'s row holds a value."""
+        if self.complete:
+            return (cell.row, col) in self.filled
+        if col < 0:
+            return False
+        ref = b'<c r="' + col_name(col).encode() + str(cell.row + 1).encode() + b'"'
+        start = self.body.rfind(b"<row ", 0, cell.pos)
+        end = self.body.find(b"</row>", cell.pos)
+        at = self.body.find(ref, start, end)
+        if at < 0:
+            return False
+        match = CELL.match(self.body, at)
+        return match is not None and has_value(match.group(4))
