@@ -161,14 +161,17 @@ def test_placeholders_fill_plain_fields_and_braces(work: Path) -> None:
 
 
 def _big_build(work: Path) -> tuple[list[str], dict[str, str]]:
-    """A build large enough that xlsxwriter assembles its parts in TMPDIR (600,000 cells)."""
+    """A build large enough that xlsxwriter assembles its parts in TMPDIR (600,000 cells).
+
+    On the cell road: the column road would keep this table's parts in memory and finish too soon to be stopped.
+    """
     columns = [f"c{i}" for i in range(6)]
     template = {**LEDGER, "sheets": [{"name": "Data", "tables": [{"name": "Big", "data": "big", "columns": [{"key": c} for c in columns]}]}]}
     _dump(work / "big-template.yaml", template)
     line = ",".join(f"value {i}" for i in range(6)) + "\n"
     (work / "big.csv").write_text(",".join(columns) + "\n" + line * 100_000, encoding="utf-8")
     (work / "tmp").mkdir()
-    env = {**os.environ, "TMPDIR": str(work / "tmp")}
+    env = {**os.environ, "TMPDIR": str(work / "tmp"), "XLREPORT_BULK_ROWS": "1000000000"}
     return [sys.executable, "-m", "xlreport", "build", "big.csv", "-t", "big-template.yaml", "-o", "out/big.xlsx"], env
 
 

@@ -266,7 +266,7 @@ def test_csv_text_columns_parse_as_value_by_value(kind: str, data: st.DataObject
     got, problems = v.coerce_column(texts, column, strict_text=False)
     want, bad = _value_by_value(texts, kind)
     assert got == want
-    assert [(p.row, p.code) for p in problems] == [(i, "type-error") for i in bad]
+    assert [(p.position, p.code) for p in problems] == [(i, "type-error") for i in bad]
 
 
 def _value_by_value(values: list[Any], kind: str) -> tuple[list[Any], list[int]]:

@@ -163,7 +163,7 @@ class Dataset:
             first = report.errors[0]
             more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
             raise ValidationError(first.message + more, report, file=self._file(first.table), where=first.path)
-        return Dataset(self.meta, typed, self.path, self.origins)
+        return Dataset(self.meta, {name: _without_empty_rows(frame) for name, frame in typed.items()}, self.path, self.origins)
 
     def _typed(self, name: str, frame: pd.DataFrame, spec: Table, report: Report) -> pd.DataFrame:
         derived = {c.key for c in spec.derived}
@@ -207,6 +207,14 @@ class Dataset:
         else:
             path = where + (f"[{index}]" if index is not None else "") + (f".{column}" if column else "")
         return Finding("error", code, message, table=table, field=column, path=path or None)
+
+
+def _without_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """A row with no value at all is no row: the import reads none back (a cleared row), so the build writes none."""
+    if not len(frame) or not len(frame.columns):
+        return frame
+    filled = frame.notna().any(axis=1)
+    return frame if bool(filled.all()) else frame[filled].reset_index(drop=True)
 
 
 def plain(value: Any) -> Any:

@@ -78,8 +78,10 @@ class BulkTables:
         return place.data_len >= max(self.threshold, 3) and (place.sheet, place.table.name) not in self.declined
 
     def decline(self, place: TablePlace, shaped_rows: Iterable[int]) -> None:
-        """Leave a table to xlsxwriter when a middle row has a height of its own (wrapped text): its rows are written whole."""
-        if any(place.first_row < row < place.last_row for row in shaped_rows):
+        """Leave a table to xlsxwriter whole when a middle row has a height of its own (wrapped text)
+        or a column takes its number format row by row (``format_by``)."""
+        per_row = any(c.format_by and c.formats for c in place.table.columns)
+        if per_row or any(place.first_row < row < place.last_row for row in shaped_rows):
             self.declined.add((place.sheet, place.table.name))
 
     def write_column(self, ws: Worksheet, place: TablePlace, col: int, kind: str, values: Sequence[Any], fmt: Format, formula: str | None) -> None:

@@ -39,6 +39,7 @@ from .charts import make_chart
 from .layout import SheetPlan, TablePlace, plan
 from .limits import check_fits, period_line, property_texts
 from .sheetplan import CHART_TOP_PX, SheetLayout, TextRow, plan_sheet
+from .strings import keep_text_plain
 from .styles import Styles
 
 _PARTS_PREFIX = "xlreport-build-"  # + pid: the folder where a large build assembles its parts
@@ -73,6 +74,7 @@ def write_workbook(
         if not in_memory:
             options["tmpdir"] = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{_PARTS_PREFIX}{os.getpid()}-"))
         workbook = xlsxwriter.Workbook(str(tmp), options)
+        keep_text_plain(workbook)
         writer = _ReportWriter(workbook, dataset, template, build_time, bulk)
         writer.extra_meta = list(extra_meta)
         writer.write()
