@@ -10,7 +10,7 @@ the text itself.
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
+from html import escape
 
 from xlsxwriter.sharedstrings import SharedStringTable
 from xlsxwriter.workbook import Workbook
@@ -19,7 +19,7 @@ from xlsxwriter.workbook import Workbook
 class _PlainStrings(SharedStringTable):
     def _get_shared_string_index(self, string: str) -> int:
         if string.startswith("<r>") and string.endswith("</r>"):
-            string = f'<r><t xml:space="preserve">{escape(string)}</t></r>'
+            string = f'<r><t xml:space="preserve">{escape(string, quote=False)}</t></r>'
         return int(super()._get_shared_string_index(string))
 
 
