@@ -15,7 +15,8 @@ _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 MAX_ALIAS_VALUES = 1_000_000  # values YAML aliases may add by repeating anchored ones (alias bombs)
-_TOO_DEEP = "nested too deeply (over about 1,000 levels); a dataset or template needs a few levels"
+MAX_DEPTH = 100  # levels of nesting; a dataset or template needs about five
+_TOO_DEEP = f"nested too deeply (over {MAX_DEPTH} levels); a dataset or template needs a few levels"
 _TOO_LONG = (
     "a number has more than 4,300 digits, more than can be read (Excel keeps 15 significant digits); "
     "shorten it, or quote it to keep it as text"
@@ -39,13 +40,29 @@ def read_document(path: Path) -> Any:
     except OSError as exc:
         raise FileError(f"cannot be read ({exc.strerror}); check its permissions", file=path) from None
     try:
-        return _parse(text, path)
+        document = _parse(text, path)
     except RecursionError:
         raise FileError(_TOO_DEEP, file=path) from None
     except ValueError as exc:  # int(): Python refuses to read integers of over 4,300 digits
         if "integer string conversion" not in str(exc):
             raise
         raise FileError(_TOO_LONG, file=path) from None
+    if _too_deep(document):  # the same answer whichever parser, and however deep its recursion goes
+        raise FileError(_TOO_DEEP, file=path)
+    return document
+
+
+def _too_deep(document: Any) -> bool:
+    stack = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
 
 
 def _parse(text: str, path: Path) -> Any:
