@@ -180,3 +180,16 @@ def test_the_importer_never_reads_a_findings_sheet_as_data(tmp_path: Path) -> No
     data, report = xlreport.read_workbook(copy, template=spec)
     assert report.flatten(["code", "table"]) == [["missing-table", "Log"]]
     assert data.records("log") == []
+
+
+def test_a_large_member_deflated_in_pieces_is_one_valid_stream() -> None:
+    """Members over FAST_LEVEL_SIZE are deflated on every core and joined: zip readers see one stream."""
+    import zlib
+
+    from xlreport.xlsx.zipcopy import FAST_LEVEL_SIZE, _deflate
+
+    data = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i * 7) for i in range(FAST_LEVEL_SIZE // 20))
+    assert len(data) > FAST_LEVEL_SIZE
+    inflater = zlib.decompressobj(-15)
+    assert inflater.decompress(_deflate(data)) + inflater.flush() == data
+    assert inflater.eof and not inflater.unused_data

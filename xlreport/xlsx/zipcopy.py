@@ -7,10 +7,12 @@ at disk speed.  Only the members that change are compressed anew.
 
 from __future__ import annotations
 
+import os
 import struct
 import zipfile
 import zlib
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -60,12 +62,31 @@ def _copy_raw(out: BinaryIO, raw: BinaryIO, info: zipfile.ZipInfo) -> bytes:
 
 
 def _write_new(out: BinaryIO, name: str, data: bytes, date_time: tuple[int, ...]) -> bytes:
-    level = 1 if len(data) > FAST_LEVEL_SIZE else 6
-    packer = zlib.compressobj(level, zlib.DEFLATED, -15)
-    packed = packer.compress(data) + packer.flush()
+    packed = _deflate(data)
     encoded = name.encode("utf-8")
     flags = 0 if encoded.isascii() else _UTF8
     return _write(out, encoded, flags, zipfile.ZIP_DEFLATED, _dos(date_time), zlib.crc32(data), packed, len(data), 0o644 << 16, 3)
+
+
+def _deflate(data: bytes) -> bytes:
+    """Raw deflate of ``data``; a large member in pieces on every core, as pigz does.
+
+    Each piece is deflated on its own and all but the last end with a sync flush (an empty stored
+    block, byte-aligned), so the pieces joined are one valid stream; zlib lets go of the GIL.
+    """
+    if len(data) <= FAST_LEVEL_SIZE:
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return packer.compress(data) + packer.flush()
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    step = -(-len(data) // workers)
+    pieces = [data[i : i + step] for i in range(0, len(data), step)]
+
+    def deflate(index: int) -> bytes:
+        packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+        return packer.compress(pieces[index]) + packer.flush(zlib.Z_FINISH if index == len(pieces) - 1 else zlib.Z_SYNC_FLUSH)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return b"".join(pool.map(deflate, range(len(pieces))))
 
 
 def _write(out: BinaryIO, name: bytes, flags: int, method: int, dos: tuple[int, int], crc: int, data: bytes, size: int, attr: int, system: int) -> bytes:
