@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +61,13 @@ def write_template(folder: Path) -> Path:
     path = folder / "bench-ledger.yaml"
     path.write_text(yaml.safe_dump(TEMPLATE, sort_keys=False))
     return path
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
+    """The best of ``repeat`` timed calls, in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)

@@ -14,30 +14,19 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _data import TEMPLATE, frame  # noqa: E402
+from _data import TEMPLATE, best, frame  # noqa: E402
 
 import xlreport  # noqa: E402
 from xlreport.reader.workbook import read_workbook  # noqa: E402
 from xlreport.xlsx.annotate import annotate_workbook  # noqa: E402
 
 RULE = {"name": "units below 9,900", "within": "ledger.units", "max": 9899, "severity": "warning"}
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

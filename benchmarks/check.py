@@ -17,29 +17,19 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import yaml  # noqa: E402
-from _data import TEMPLATE, frame  # noqa: E402
+from _data import TEMPLATE, best, frame  # noqa: E402
 
 import xlreport  # noqa: E402
 from xlreport.lint.run import IMPORT_CODES  # noqa: E402
 from xlreport.reader.workbook import read_workbook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def command(*args: str) -> Callable[[], None]:
