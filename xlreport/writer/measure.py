@@ -12,7 +12,7 @@ import datetime as dt
 import heapq
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,10 @@ def _format_date(value: dt.date, fmt: str) -> str:
 def extremes(column: Column, values: Sequence[Any], fmt: str | None = None) -> list[str]:
     """The formatted texts that decide ``column``'s width: its extremes, not every cell."""
     fmt = fmt or column.number_format
+    if len(values) >= _BULK and column.type != "date":
+        picked = _extremes_bulk(column, values, fmt)
+        if picked is not None:
+            return picked
     present = [v for v in values if v is not None and v != ""]
     if not present:
         return []
@@ -123,9 +127,16 @@ def extremes(column: Column, values: Sequence[Any], fmt: str | None = None) -> l
         return [format_text(v, fmt) for v in picks]
     if column.numeric:
         return [format_text(v, fmt) for v in (min(present), max(present))]
+    return _longest_texts(map(str, present))
+
+
+def _longest_texts(texts: Iterable[str]) -> list[str]:
+    """The longest distinct texts, down to 60 % of the longest, at most TEXT_SAMPLE of them."""
     by_length: dict[int, set[str]] = {}
-    for text in map(str, present):
+    for text in texts:
         by_length.setdefault(len(text), set()).add(text)
+    if not by_length:
+        return []
     picked: list[str] = []
     longest = max(by_length)
     for length in sorted(by_length, reverse=True):  # the longest distinct texts, down to 60 % of the longest
@@ -133,6 +144,34 @@ def extremes(column: Column, values: Sequence[Any], fmt: str | None = None) -> l
             break
         picked += heapq.nsmallest(TEXT_SAMPLE - len(picked), by_length[length])
     return picked
+
+
+_BULK = 5_000  # from this many values, the extremes are found with Arrow kernels (the same picks)
+
+
+def _extremes_bulk(column: Column, values: Sequence[Any], fmt: str) -> list[str] | None:
+    """:func:`extremes` of a long number or text column without a Python loop over it; None when Arrow cannot read it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        if column.numeric:
+            array = pa.array(values, pa.float64())
+            if array.null_count == len(array):
+                return []
+            bounds = pc.min_max(array)
+            low = pc.index(array, bounds["min"]).as_py()
+            high = pc.index(array, bounds["max"]).as_py()
+            return [format_text(values[low], fmt), format_text(values[high], fmt)]  # the values as given (int stays int)
+        array = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return None
+    lengths = pc.utf8_length(array)
+    longest = pc.max(lengths).as_py()
+    if not longest:
+        return []
+    wide = pc.unique(pc.filter(array, pc.greater_equal(lengths, 0.6 * longest))).to_pylist()
+    return _longest_texts([t for t in wide if t])
 
 
 def fit(column: Column, values: Sequence[Any], *, size: float, formats: Sequence[str] = ()) -> Fit:
