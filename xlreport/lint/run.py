@@ -67,6 +67,7 @@ def _check(path: Path, wanted: set[str], limits: Limits) -> Report:
         check_workbook(path, limits)
     with open_parts(path) as parts:
         book = parts.book()
+        book.looks_like_value = values.looks_like_value
         report.extend(lint(parts, book, wanted, validations=not imported))
     if imported:
         taken = {(f.code, f.sheet, f.cell) for f in found}

@@ -45,6 +45,11 @@ def looks_like_date(text: str) -> bool:
     return False
 
 
+def looks_like_value(text: str) -> bool:
+    """Text a spreadsheet would take as a number or a date."""
+    return looks_like_number(text) or looks_like_date(text)
+
+
 def _valid(year: int, month: int, day: int) -> bool:
     try:
         dt.date(year, month, day)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +63,7 @@ class Book:
     custom: dict[str, str] = field(default_factory=dict)
     bounds: list[float] | None = None  # upper bounds of the shared strings' widths, computed once
     flagged: set[int] | None = None  # shared strings that look like numbers or dates, found once
+    looks_like_value: Callable[[str], bool] = lambda text: False  # the reader's test for such text (the lint's)
 
     def style(self, index: int) -> Style:
         return self.styles[index] if 0 <= index < len(self.styles) else _DEFAULT_STYLE

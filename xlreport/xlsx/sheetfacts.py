@@ -238,11 +238,9 @@ def _hidden(facts: SheetFacts, body: bytes) -> None:
 def _interesting_strings(facts: SheetFacts, book: Book) -> tuple[set[int], list[float], float]:
     """Shared strings that look like numbers or dates; an upper bound of every string's width in
     pixels (at the workbook's largest font, bold); the sheet's narrowest column in pixels."""
-    from ..lint.values import looks_like_date, looks_like_number  # the lint decides what reads as a value
-
     narrowest = column_width_to_pixels(min([facts.default_width, *facts.widths.values()]))
     if book.flagged is None:
-        book.flagged = {i for i, text in enumerate(book.strings) if _MAYBE_VALUE.match(text) and (looks_like_number(text) or looks_like_date(text))}
+        book.flagged = {i for i, text in enumerate(book.strings) if _MAYBE_VALUE.match(text) and book.looks_like_value(text)}
     if book.bounds is None:
         book.bounds = _bounds(book.strings, bound_scale(book))
     return book.flagged, book.bounds, narrowest
