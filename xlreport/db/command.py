@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..errors import UsageError
+from ..model.formats import SAVE_FORMATS
 
 # Every body imports xlreport.db's modules when it runs: SQLAlchemy may be missing (an optional extra).
 
@@ -61,7 +62,7 @@ def load(url: str, data: Path, template: str | None) -> None:
 @db.command()
 @click.argument("url")
 @click.option("-o", "--output", required=True, help="Dataset to write: .yaml, .json, a folder (CSV files), or - for stdout.")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json", "csv"]), help="Output format, when OUT's suffix does not tell.")
+@click.option("--format", "fmt", type=click.Choice(SAVE_FORMATS), help="Output format, when OUT's suffix does not tell.")
 @click.option("--where", "where", multiple=True, metavar="COLUMN=VALUE", help="Only rows whose COLUMN (or TABLE.COLUMN) equals VALUE; repeatable.")
 def dump(url: str, output: str, fmt: str | None, where: tuple[str, ...]) -> None:
     """Write the figures in the database at URL as a dataset."""
