@@ -206,3 +206,26 @@ def test_the_lint_reads_followers_on_both_of_its_roads(roads: dict[str, Path], f
     lint = xlreport.check(edited)
     assert [(f.code, f.where) for f in lint.findings if f.code.startswith("formula")] == [("formula-inconsistent", "'Orders'!I150")]
     assert "differs from its neighbours'" in next(f.message for f in lint.findings if f.code == "formula-inconsistent")
+
+
+def test_two_tables_on_one_sheet_number_their_shared_formulas_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    import yaml
+
+    from tests.test_bulk import TEMPLATE, _assert_same, _both
+
+    template = copy.deepcopy(TEMPLATE)
+    second = template["sheets"][1]["tables"][1]
+    second["columns"].append({"key": "w", "header": "W", "type": "number", "formula": "v * 2 + v / sum(v)"})
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
+    rows = [{"n": i, "x": i * 1.5, "p": 0.1, "t": f"t{i}"} for i in range(12)]
+    data = {"meta": {"title": "Two"}, "tables": {"mixed": rows, "second": [{"k": f"k{i}", "v": i + 1} for i in range(9)]}}
+    cell_road, column_road = _both(data, path, tmp_path, monkeypatch)
+    _assert_same(cell_road, column_road)
+    _, xml = _sheet(column_road, "Data")
+    masters = re.findall(rb'<f t="shared" ref="([A-Z]+)[0-9]+:[A-Z]+[0-9]+" si="([0-9]+)">', xml)
+    assert sorted(si for _, si in masters) == [b"0", b"1", b"2"]  # Y and S of the first table, W of the second
+    followers = {si: len(re.findall(rb'<f t="shared" si="' + si + rb'"/>', xml)) for _, si in masters}
+    assert sorted(followers.values()) == [8, 11, 11]
