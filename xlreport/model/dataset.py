@@ -150,12 +150,13 @@ class Dataset:
                 message = f"table {name!r} is not in template {template.name!r}; remove it or declare it in the template"
                 report.add(self._finding(name, None, None, "unknown-table", message))
         typed: dict[str, pd.DataFrame] = {}
+        lists: dict[str, dict[str, list[Any]]] = {}
         for name, spec in declared.items():
             frame = self.tables.get(name)
             if frame is None:
                 report.add(self._finding(name, None, None, "missing-table", f"no table {name!r}; add it (template {template.name!r} declares it)"))
                 continue
-            typed[name] = self._typed(name, frame, spec, report)
+            typed[name] = self._typed(name, frame, spec, report, lists.setdefault(name, {}))
         for name, spec in declared.items():
             if name in typed:
                 self._check_rules(name, typed, spec, report)
@@ -163,16 +164,16 @@ class Dataset:
             first = report.errors[0]
             more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
             raise ValidationError(first.message + more, report, file=self._file(first.table), where=first.path)
-        return Dataset(self.meta, {name: _without_empty_rows(frame) for name, frame in typed.items()}, self.path, self.origins)
+        return Dataset(self.meta, {name: _without_empty_rows(frame, lists[name]) for name, frame in typed.items()}, self.path, self.origins)
 
-    def _typed(self, name: str, frame: pd.DataFrame, spec: Table, report: Report) -> pd.DataFrame:
+    def _typed(self, name: str, frame: pd.DataFrame, spec: Table, report: Report, out: dict[str, list[Any]]) -> pd.DataFrame:
+        """``frame`` with its columns converted to their types (``out``: the same columns as lists)."""
         derived = {c.key for c in spec.derived}
         for given in map(str, frame.columns):
             if given not in derived and spec.column(given) is None:
                 known = ", ".join(c.key for c in spec.inputs)
                 report.add(self._finding(name, None, given, "unknown-column", f"unknown column {given!r}; use one of: {known}"))
         given_columns = column_lists(frame)
-        out: dict[str, list[Any]] = {}
         for column in spec.inputs:
             if column.key not in given_columns:
                 if column.required and len(frame):  # an empty table ([] in YAML) names no columns at all
@@ -209,12 +210,22 @@ class Dataset:
         return Finding("error", code, message, table=table, field=column, path=path or None)
 
 
-def _without_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """A row with no value at all is no row: the import reads none back (a cleared row), so the build writes none."""
+def _without_empty_rows(frame: pd.DataFrame, columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """A row with no value at all is no row: the import reads none back (a cleared row), so the build writes none.
+
+    ``columns`` are the typed frame's columns as lists, where a missing value is None: a report's
+    small tables are checked on them (pandas' own test costs more than the values).
+    """
     if not len(frame) or not len(frame.columns):
         return frame
-    filled = frame.notna().any(axis=1)
-    return frame if bool(filled.all()) else frame[filled].reset_index(drop=True)
+    if len(frame) * len(frame.columns) > _SMALL_CELLS:
+        filled = frame.notna().any(axis=1)
+        return frame if bool(filled.all()) else frame[filled].reset_index(drop=True)
+    empty = [i for i, row in enumerate(zip(*columns.values(), strict=True)) if all(v is None for v in row)]
+    return frame.drop(index=empty).reset_index(drop=True) if empty else frame
+
+
+_SMALL_CELLS = 50_000
 
 
 def plain(value: Any) -> Any:

@@ -6,11 +6,15 @@ row spans and sheet dimension as when it writes every row), the Excel table obje
 charts and protection.  The rows in between are made here, a block of rows at a time, from the
 columns (one string factorisation per text column, numbers formatted as xlsxwriter formats them),
 and streamed through deflate into the sheet's part while the package is copied member by member.
-Both roads give the same sheet XML byte for byte (tests/test_bulk.py compares them).
+A derived column is one shared formula (``<f t="shared" ref=... si=...>`` on its first data row,
+``<f t="shared" si=.../>`` on the others, each with its own cached value), which Excel, LibreOffice
+and openpyxl read as each cell's own formula.  Both roads give the same sheet XML byte for byte
+once the shared formulas are written out cell by cell (tests/test_bulk.py compares them).
 """
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -55,6 +59,8 @@ class _Column:
     kind: str  # "number", "string" or "formula"
     values: Sequence[Any] | np.ndarray  # a text column's shared-string indices: an array, -1 where empty
     formula: str = ""  # an XML-escaped str.format template over {r}
+    shared: bool = False  # a formula of the same shape on every row: written as one shared formula
+    si: int = -1  # its shared-formula index in the sheet (set when the sheet is written)
     whole: bool = False  # integer and date columns: Python ints
     text: Sequence[Any] = ()  # a text column's strings, for chart caches
 
@@ -94,7 +100,7 @@ class BulkTables:
             for row, value in ((first, values[0]), (last, values[-1])):
                 ws.write_formula(row, col, formula.format(r=row + 1), fmt, "" if value is None else value)
             template = ws._escape_data(ws._prepare_formula(formula))
-            table.columns.append(_Column(col, col_name(col), fmt, "formula", values, template))
+            table.columns.append(_Column(col, col_name(col), fmt, "formula", values, template, shared=shareable(template)))
             return
         if kind in _NUMERIC:
             for row, value in ((first, values[0]), (last, values[-1])):
@@ -246,10 +252,50 @@ def _cached(column: _Column | None, i: int) -> Any:
     return "" if value is None else f"{value:.16g}"
 
 
+# A relative A1 reference (its row without $), outside string literals: a formula holding one
+# besides the {r} of its own row would not keep its shape from row to row.
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+_RELATIVE_ROW = re.compile(r"(?<![A-Za-z0-9_.\[$])\$?[A-Z]{1,3}[0-9]{1,7}(?![A-Za-z0-9_(\]])")
+
+
+def shareable(template: str) -> bool:
+    """Whether a formula template over ``{r}`` has the same shape on every row, so that one shared
+    formula (``<f t="shared">``) stands for the column: its only relative rows are ``{r}``."""
+    return not _RELATIVE_ROW.search(_STRING.sub('""', html.unescape(template)))
+
+
+def _share(xml: str, table: _Table) -> str:
+    """The first and last data cells of each shared column (written by xlsxwriter) made the
+    shared formula's master, with its range, and a follower."""
+    first, last = table.place.first_row + 1, table.place.last_row + 1
+    for column in table.columns:
+        if column.si >= 0:
+            ref = f"{column.letter}{first}:{column.letter}{last}"
+            xml = _retag(xml, f"{column.letter}{first}", f'<f t="shared" ref="{ref}" si="{column.si}">', keep_text=True)
+            xml = _retag(xml, f"{column.letter}{last}", f'<f t="shared" si="{column.si}"/>', keep_text=False)
+    return xml
+
+
+def _retag(xml: str, cell: str, tag: str, *, keep_text: bool) -> str:
+    """``xml`` with the ``<f>`` of ``cell``'s formula replaced by ``tag`` (the text kept or dropped)."""
+    at = xml.index(f'<c r="{cell}" ')
+    f = xml.index(">", at) + 1
+    if not xml.startswith("<f>", f):
+        raise AssertionError(f"{cell} is not a formula cell as xlsxwriter writes one")
+    end = f + 3 if keep_text else xml.index("</f>", f) + 4
+    return xml[:f] + tag + xml[end:]
+
+
 def _sheet_chunks(xml: str, tables: list[_Table]) -> Iterator[bytes | memoryview]:
     """The sheet's XML with each big table's middle rows inserted before its last data row."""
+    tables = sorted(tables, key=lambda t: t.place.first_row)
+    shared = [column for table in tables for column in table.columns if column.shared]
+    for si, column in enumerate(shared):
+        column.si = si
+    for table in tables:
+        xml = _share(xml, table)
     at = 0
-    for table in sorted(tables, key=lambda t: t.place.first_row):
+    for table in tables:
         marker = f'<row r="{table.place.last_row + 1}"'
         end = xml.index(marker, at)
         yield xml[at:end].encode("utf-8")
@@ -288,6 +334,8 @@ def _cells(column: _Column, style: int, rows: pa.Array, values: Any) -> pa.Array
             pieces += [rows, part]
         text = pc.binary_join_element_wise(*pieces, "")
         cached = pa.array(["" if v is None else str(v) for v in values], pa.string())
+        if column.si >= 0:
+            return pc.binary_join_element_wise(start, rows, f'" s="{style}"><f t="shared" si="{column.si}"/><v>', cached, "</v></c>", "")
         return pc.binary_join_element_wise(start, rows, f'" s="{style}"><f>', text, "</f><v>", cached, "</v></c>", "")
     if column.kind == "string":
         shown = pc.cast(pa.array(values, pa.int64(), mask=values < 0), pa.string())

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .. import fonts
@@ -176,14 +177,12 @@ def _extremes_bulk(column: Column, values: Sequence[Any], fmt: str) -> list[str]
 
 def fit(column: Column, values: Sequence[Any], *, size: float, formats: Sequence[str] = ()) -> Fit:
     """How wide ``column`` should be for its header (bold) and its values as formatted."""
-    italic = column.derived
     texts = extremes(column, values)
     for fmt in formats:  # per-row formats (``format_by``)
         texts += extremes(column, values, fmt)
-    data = max((fonts.text_width(t, size=size, italic=italic) for t in texts), default=0.0) + PAD_PX
-    words = max((fonts.longest_word(t, size=size, italic=italic) for t in texts), default=0.0) + PAD_PX
-    head_line = fonts.text_width(column.title, size=size, bold=True) + PAD_PX + FILTER_BUTTON_PX
-    head_word = fonts.longest_word(column.title, size=size, bold=True) + PAD_PX + FILTER_BUTTON_PX
+    data, words = _measure(tuple(texts), size, column.derived)
+    head_line, head_word = _measure((column.title,), size, False, True)
+    data, words, head_line, head_word = data + PAD_PX, words + PAD_PX, head_line + PAD_PX + FILTER_BUTTON_PX, head_word + PAD_PX + FILTER_BUTTON_PX
     if column.width:
         px = fonts.column_width_to_pixels(column.width)
         if column.numeric or column.type == "date":  # a number never shows ###: it widens the column
@@ -196,8 +195,34 @@ def fit(column: Column, values: Sequence[Any], *, size: float, formats: Sequence
     return Fit(math.ceil(px), data, math.ceil(max(words, head_word, MIN_PX)), data > px, False)
 
 
+# Reports of one template measure the same headers, titles and many of the same values again and
+# again: a process keeps what it measured of short texts (the measure of a text never changes;
+# at most _CACHED entries of at most _SHORT characters each, so a few MB at most).
+_CACHED = 4096
+_SHORT = 400
+
+
+def _measure(texts: tuple[str, ...], size: float, italic: bool, bold: bool = False) -> tuple[float, float]:
+    """The widest of ``texts`` and their widest word, in pixels."""
+    if sum(map(len, texts)) <= _SHORT:
+        return _measured(texts, size, italic, bold)
+    return _measured.__wrapped__(texts, size, italic, bold)
+
+
+@lru_cache(maxsize=_CACHED)
+def _measured(texts: tuple[str, ...], size: float, italic: bool, bold: bool) -> tuple[float, float]:
+    data = max((fonts.text_width(t, size=size, bold=bold, italic=italic) for t in texts), default=0.0)
+    words = max((fonts.longest_word(t, size=size, bold=bold, italic=italic) for t in texts), default=0.0)
+    return data, words
+
+
 def lines(text: str, px: float, *, size: float, bold: bool = False, italic: bool = False) -> int:
     """Lines ``text`` takes in a cell ``px`` pixels wide."""
     if not text:
         return 1
+    return _lines(text, px, size, bold, italic) if len(text) <= _SHORT else _lines.__wrapped__(text, px, size, bold, italic)
+
+
+@lru_cache(maxsize=_CACHED)
+def _lines(text: str, px: float, size: float, bold: bool, italic: bool) -> int:
     return len(fonts.wrap(text, px - PAD_PX, size=size, bold=bold, italic=italic))

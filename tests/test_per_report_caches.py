@@ -1,0 +1,61 @@
+"""What a batch worker keeps between reports changes no result: measured widths, and the small-table road of bind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xlreport.model import dataset as dataset_module
+from xlreport.spec.template import Column
+from xlreport.writer import measure
+
+_values = st.one_of(st.none(), st.integers(-5, 5), st.floats(-1e6, 1e6, allow_nan=False), st.text(max_size=3), st.just(dt.date(2024, 1, 2)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_values, min_size=3, max_size=3), max_size=12))
+def test_empty_rows_go_the_same_on_the_list_road_as_on_pandas(rows: list[list[Any]]) -> None:
+    columns = {key: [row[i] for row in rows] for i, key in enumerate("abc")}
+    frame = pd.DataFrame(columns, dtype=object, index=pd.RangeIndex(len(rows)))
+    small = dataset_module._without_empty_rows(frame, columns)
+    saved = dataset_module._SMALL_CELLS
+    dataset_module._SMALL_CELLS = -1  # every table on pandas' road
+    try:
+        big = dataset_module._without_empty_rows(frame, columns)
+    finally:
+        dataset_module._SMALL_CELLS = saved
+    pd.testing.assert_frame_equal(small, big)
+    assert len(small) == sum(any(v is not None for v in row) for row in rows)
+
+
+@pytest.mark.parametrize("kind", ["text", "number", "date"])
+def test_a_measured_column_fits_the_same_from_the_cache(kind: str) -> None:
+    column = Column(key="k", header="A header of some words", type=kind)
+    values: list[Any] = {"text": ["Russia", "Mexico", None, "Belgium"], "number": [1.5, 287000.0, None], "date": [dt.date(2023, 5, 1), None]}[kind]
+    measure._measured.cache_clear()
+    measure._lines.cache_clear()
+    first = measure.fit(column, values, size=11)
+    lines = measure.lines("A header of some words", 60, size=11, bold=True)
+    assert measure._measured.cache_info().misses == 2  # the values and the header
+    assert measure.fit(column, values, size=11) == first
+    assert measure.lines("A header of some words", 60, size=11, bold=True) == lines
+    assert measure._measured.cache_info().hits == 2 and measure._lines.cache_info().hits == 1
+    measure._measured.cache_clear()
+    measure._lines.cache_clear()
+    assert measure.fit(column, values, size=11) == first  # the same without the cache
+
+
+def test_long_texts_are_measured_but_not_kept() -> None:
+    column = Column(key="k", header="H", type="text")
+    measure._measured.cache_clear()
+    measure._lines.cache_clear()
+    long = "word " * 200
+    measure.fit(column, [long], size=11)
+    measure.lines(long, 100, size=11)
+    assert measure._measured.cache_info().currsize == 1  # only the header
+    assert measure._lines.cache_info().currsize == 0
