@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import xlreport
@@ -39,6 +39,7 @@ values = {
 record = st.fixed_dictionaries({}, optional={k: v for k, v in values.items()})
 new_row = st.fixed_dictionaries({"code": st.sampled_from([f"n{i}" for i in range(6)])}, optional={k: v for k, v in values.items()})
 index = st.integers(min_value=0, max_value=50)  # taken modulo the rows there are
+ERRORS = ["#N/A", "#DIV/0!", "#REF!"]
 op = st.one_of(
     st.tuples(st.just("set"), index, st.sampled_from(KEYS)).flatmap(
         lambda t: st.tuples(*map(st.just, t), values[t[2]] if t[2] != "code" else st.sampled_from(["x1", "x2", "k0"]))
@@ -48,7 +49,7 @@ op = st.one_of(
     st.tuples(st.just("append"), new_row),
     st.tuples(st.just("delete"), index),
     st.tuples(st.just("text"), index, st.sampled_from(NUMBERS), st.sampled_from(["abc", "n/a", "lots"])),
-    st.tuples(st.just("error"), index, st.sampled_from(NUMBERS), st.sampled_from(["#N/A", "#DIV/0!", "#REF!"])),
+    st.tuples(st.just("error"), index, st.sampled_from(NUMBERS), st.sampled_from(ERRORS)),
 )
 
 
@@ -61,6 +62,10 @@ class Row:
 
     def blank(self) -> bool:
         return all(v is None for v in self.cells.values())
+
+    def errors_only(self) -> bool:
+        """Only error values (a row typed as '#N/A' into an empty table): no data, but every cell is named."""
+        return not self.blank() and all(v is None or v in ERRORS for v in self.cells.values())
 
 
 def apply(sheet: Any, grid: list[Row], step: tuple[Any, ...]) -> None:
@@ -107,6 +112,7 @@ def expected(key: str, value: Any) -> Any:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=st.lists(record, max_size=6), steps=st.lists(op, min_size=1, max_size=7))
+@example(rows=[], steps=[("error", 0, "qty", "#N/A")])  # an error typed into an empty table's blank row
 def test_import_and_findings_account_for_every_edit(tmp_path: Path, rows: list[dict[str, Any]], steps: list[tuple[Any, ...]]) -> None:
     template = xlreport.load_template(generic_template(tmp_path))
     records = [{"code": f"k{i}", **r} for i, r in enumerate(rows)]
@@ -125,7 +131,12 @@ def test_import_and_findings_account_for_every_edit(tmp_path: Path, rows: list[d
     dataset, report = read_workbook(edited)
     named = {f.cell for f in report if f.sheet == "Data"}
     read = dataset.records("ledger")
-    present = [(i, row) for i, row in enumerate(grid) if not row.blank()]
+    for i, row in enumerate(grid):
+        if row.errors_only():  # it carries no value to read back: each of its error cells must be named
+            for c, key in enumerate(KEYS):
+                if row.cells[key] is not None:
+                    assert a1(HEADER + 1 + i, c) in named, (steps, key, report.flatten(["code", "cell"]))
+    present = [(i, row) for i, row in enumerate(grid) if not row.blank() and not row.errors_only()]
     assert len(read) == len(present), (steps, read, report.flatten(["code", "cell", "message"]))
     for (i, row), got in zip(present, read, strict=True):
         for c, key in enumerate(KEYS):
