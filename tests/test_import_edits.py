@@ -169,6 +169,24 @@ def test_a_formula_typed_without_its_result_is_an_error_finding(default_report: 
     assert data == changed(original, "destinations", lambda rows: rows[1].update(exports=None))
 
 
+def test_an_error_or_an_uncalculated_formula_typed_below_a_table_is_named_not_dropped(default_report: Path, tmp_path: Path, original: dict[str, Any]) -> None:
+    # The value readers give both as empty cells: below the table they used to end it silently.
+    def change(book: openpyxl.Workbook) -> None:
+        book["Destinations"]["C8"] = "#N/A"  # an input column, below the totals row
+        book["Sources"]["B12"] = "=1+1"  # openpyxl saves a formula without its result
+
+    code, findings, data = imported(edit(default_report, tmp_path / "below.xlsx", change), tmp_path)
+    assert ("error", "error-value", "Destinations", "C8", "#N/A") in findings
+    assert ("error", "formula-no-value", "Sources", "B12", None) in findings
+    assert code == 1
+    assert data == original  # neither cell holds a value, and no row of inputs was invented
+
+    derived = edit(default_report, tmp_path / "below-derived.xlsx", lambda book: type_row(book["Destinations"], 8, {"E": "#DIV/0!"}))
+    code, findings, data = imported(derived, tmp_path)
+    assert findings == [("error", "outside-table", "Destinations", "E8", "#DIV/0!")]
+    assert code == 1 and data == original
+
+
 # -- 4. a number typed over a total ---------------------------------------------------------------
 
 

@@ -81,8 +81,10 @@ def extend(located: Located, grid: list[list[Any]], table: Table, marks: Marks, 
     totals_cols = [left + titles.index(t) for t in totals_titles if t in titles]
     found: list[int] = []
     r = data_bottom + 1
-    while r < len(grid):
-        cells = grid[r][left : right + 1]
+    marked = [row for row, col in (*marks.errors, *marks.uncached) if left <= col <= right]
+    end = max(len(grid), max(marked, default=-1) + 1)  # the value readers' grid stops at its last value
+    while r < end:
+        cells = _with_marks(grid[r][left : right + 1] if r < len(grid) else [None] * (right - left + 1), r, left, marks)
         if blank(cells):
             break
         if table.totals and located.totals_row is None and _is_totals(cells, r, table, totals_cols, marks):
@@ -108,7 +110,7 @@ def extend(located: Located, grid: list[list[Any]], table: Table, marks: Marks, 
             located.sheet_rows = [located.header_row + 1 + i for i in range(len(located.rows))]
         for row in found:
             located.below.add(len(located.rows))
-            located.rows.append(list(grid[row][left : right + 1]))
+            located.rows.append(list(grid[row][left : right + 1]) if row < len(grid) else [None] * (right - left + 1))
             located.sheet_rows.append(row)
         report.add(
             Finding(
@@ -136,6 +138,19 @@ def _columns_to_the_right(located: Located, grid: list[list[Any]], right: int) -
             row.extend([None] * (c - located.first_col - len(row)))
             row.append(value)
         c += 1
+
+
+def _with_marks(cells: list[Any], row: int, left: int, marks: Marks) -> list[Any]:
+    """The cells as typed: an error value or a formula saved without its result, which the value
+    readers give as empty, shows as its error text (the importer names such cells in their findings)."""
+    if not (marks.errors or marks.uncached):
+        return cells
+    shown = list(cells)
+    for i, value in enumerate(shown):
+        if is_missing(value):
+            at = (row, left + i)
+            shown[i] = marks.errors.get(at) or ("=" if at in marks.uncached else value)
+    return shown
 
 
 def _is_totals(cells: list[Any], row: int, table: Table, totals_cols: list[int], marks: Marks) -> bool:
