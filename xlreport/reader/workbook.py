@@ -29,7 +29,7 @@ from ..xlsx.safety import Limits, check_workbook
 from .checks import check_derived, check_inputs, check_totals
 from .located import Located
 from .metadata import Metadata, choose_template, parse_metadata, read_meta
-from .tables import TableReader, sheet_cells
+from .tables import ColumnReads, TableReader, sheet_cells
 
 __all__ = ["read_template", "read_workbook", "read_workbook_and_template", "recorded_hash"]
 
@@ -58,6 +58,16 @@ def read_workbook_and_template(
 def _read(path: Path, template: str | Path | Template | None, limits: Limits) -> tuple[Dataset, Report, Template]:
     merged = check_workbook(path, limits)
     package = read_package(path)
+    ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
+    try:
+        return _read_checked(path, template, limits, merged, package, ahead)
+    finally:
+        ahead.close()
+
+
+def _read_checked(
+    path: Path, template: str | Path | Template | None, limits: Limits, merged: dict[str, list[str]], package: Package, ahead: ColumnReads
+) -> tuple[Dataset, Report, Template]:
     book = _open(path)
     metadata = _metadata(book, package)
     report = Report(source=str(path))
@@ -65,7 +75,7 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
     recorded = metadata.values.get("template_version")
     if metadata.known and recorded and recorded != spec.version:
         report.add(Finding("warning", "template-version", f"built with {spec.name} {recorded}, read with {spec.version}"))
-    reader = TableReader(book, package, metadata, report, limits, merged)
+    reader = TableReader(book, package, metadata, report, limits, merged, ahead)
     typed: dict[str, pd.DataFrame] = {}
     placed: dict[str, tuple[Located, list[int]]] = {}
     for _, table in spec.tables():

@@ -10,11 +10,12 @@ from xml.parsers import expat
 
 from ...cells import a1, col_index, col_name
 from ..opc import MiB, clean, dtd_refused, local, malformed, q, size_text
+from .inflate import inflated
 
 if TYPE_CHECKING:
     from .check import Head, PackageCheck, Sheet
 
-_CHUNK = 1 * MiB  # streaming read size for sheet parts
+_CHUNK = 4 * MiB  # streaming read size for sheet parts
 # Longest stretch without '>' the fast sheet scan accepts: a cell holds 32,767 characters at
 # most, so a legitimate run is far shorter; a longer one goes to the exact pass.
 _MAX_TEXT_RUN = 1 * MiB
@@ -94,23 +95,22 @@ class SheetScan:
     # reading
 
     def chunks(self) -> Iterator[bytes]:
-        """Raw bytes of the part, a megabyte at a time.
+        """Raw bytes of the part, a few megabytes at a time.
 
-        A big part is inflated one megabyte ahead in a second thread: zlib lets go of the GIL,
-        so inflating the next megabyte and running the regexes over this one overlap.
+        A big part is inflated one piece ahead in a second thread: zlib lets go of the GIL,
+        so inflating the next piece and running the regexes over this one overlap.
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        with self.package.zf.open(self.sheet.part) as fh:
-            if self.sheet.part.file_size <= 4 * _CHUNK:
-                while chunk := fh.read(_CHUNK):
-                    yield chunk
-                return
-            with ThreadPoolExecutor(1) as ahead:
-                pending = ahead.submit(fh.read, _CHUNK)
-                while chunk := pending.result():
-                    pending = ahead.submit(fh.read, _CHUNK)
-                    yield chunk
+        pieces = inflated(self.package.zf, self.sheet.part, _CHUNK)
+        if self.sheet.part.file_size <= 2 * _CHUNK:
+            yield from pieces
+            return
+        with ThreadPoolExecutor(1) as ahead:
+            pending = ahead.submit(next, pieces, None)
+            while (chunk := pending.result()) is not None:
+                pending = ahead.submit(next, pieces, None)
+                yield chunk
 
     def regions(self, chunks: Iterator[bytes]) -> Iterator[bytes | None]:
         """Chunks re-cut after their last '>' so no tag is split; None if a run is too long."""
