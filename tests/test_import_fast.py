@@ -257,3 +257,58 @@ def test_fastexcel_never_sees_a_file_the_safety_check_refuses(built: Path, tmp_p
     with pytest.raises(FileError, match="XFD1048576|span"):
         xlreport.read_workbook(hostile)
     assert calls == []
+
+
+# -- the scan's facts stand in for a second read of the sheet ------------------------------------------
+
+
+def _plain_ledger(folder: Path) -> Path:
+    """The wide ledger without its derived column: a sheet without one formula."""
+    import copy
+
+    import yaml
+
+    from tests.test_import_columns import TEMPLATE, ledger
+
+    spec = copy.deepcopy(TEMPLATE)
+    spec["sheets"][1]["tables"][0]["columns"] = [c for c in spec["sheets"][1]["tables"][0]["columns"] if "formula" not in c]
+    template = folder / "plain.yaml"
+    template.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    data = folder / "plain-data.yaml"
+    data.write_text(yaml.safe_dump(ledger(300), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return xlreport.build(data, template=template, output=folder / "plain.xlsx")
+
+
+PLAIN_EDITS: dict[str, Any] = {
+    "as built": lambda ws: None,
+    "a row typed below": lambda ws: ws.cell(row=310, column=2, value="late"),
+    "a value to the right": lambda ws: ws.cell(row=50, column=9, value=4),
+    "an error value": lambda ws: ws.cell(row=60, column=5, value="#N/A"),
+    "a formula": lambda ws: ws.cell(row=61, column=7, value="=1+1"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_EDITS))
+def test_the_scans_facts_answer_as_the_sheet_xml_does(tmp_path: Path, name: str) -> None:
+    from xlreport.xlsx.marks import ScannedSheet, SheetXml
+    from xlreport.xlsx.package import read_package
+    from xlreport.xlsx.safety import scan_workbook
+
+    path = _edit(_plain_ledger(tmp_path), tmp_path / "edited.xlsx", PLAIN_EDITS[name])
+    facts = scan_workbook(path)["Ledger"]
+    xml = SheetXml(read_package(path).sheet_xml("Ledger"))
+    loads: list[int] = []
+    scanned = ScannedSheet(lambda: loads.append(1) or xml.data, width=facts.width, last_row=facts.last_row, marked=facts.marked)
+    assert facts.width is not None and facts.last_row is not None  # the fast pass vouched for the sheet
+    for row in range(facts.last_row - 5, facts.last_row + 5):
+        assert scanned.filled_in_row(row) == xml.filled_in_row(row), row
+    for col in range(facts.width + 3):
+        assert scanned.column_filled(col, 0, facts.last_row) == xml.column_filled(col, 0, facts.last_row), col
+    assert scanned.marks == xml.marks
+    assert facts.marked == (name in ("an error value", "a formula"))
+    if name == "as built":  # nothing the importer asks of an untouched table needs the bytes again
+        loads.clear()
+        scanned = ScannedSheet(lambda: loads.append(1) or xml.data, width=facts.width, last_row=facts.last_row, marked=facts.marked)
+        assert not scanned.marks.formulas and scanned.filled_in_row(facts.last_row) == set()
+        assert not scanned.column_filled(facts.width, 0, facts.last_row)
+        assert loads == []

@@ -24,9 +24,9 @@ from ..findings import Finding, Report
 from ..model.values import coerce_column, is_missing
 from ..spec.template import Table
 from ..xlsx.annotate import is_findings_sheet
-from ..xlsx.marks import Marks, SheetXml
+from ..xlsx.marks import Marks, ScannedSheet
 from ..xlsx.package import Package, TablePart
-from ..xlsx.safety import Limits
+from ..xlsx.safety import Limits, SheetFacts
 from .columns import FAST_ROWS, Column, read_columns
 from .located import Located, blank, extend, norm
 from .metadata import Metadata, text
@@ -109,7 +109,7 @@ def sheet_cells(book: calamine.CalamineWorkbook, sheet: str, path: Path) -> list
 class TableReader:
     def __init__(
         self, book: calamine.CalamineWorkbook, package: Package, metadata: Metadata, report: Report, limits: Limits,
-        merged: dict[str, list[str]], ahead: ColumnReads | None = None,
+        scanned: dict[str, SheetFacts], ahead: ColumnReads | None = None,
     ) -> None:
         self.book = book
         self.ahead = ahead
@@ -118,16 +118,20 @@ class TableReader:
         self.report = report
         self.limits = limits
         self._sheets: dict[str, list[list[Any]]] = {}
-        self._xml: dict[str, SheetXml] = {}
+        self._xml: dict[str, ScannedSheet] = {}
+        self._scanned = scanned
         self._marks: dict[str, Marks] = {}
         self.positions: dict[str, dict[str, int]] = {}
-        self._merged_ranges = {sheet: [_merge_box(ref) for ref in refs] for sheet, refs in merged.items()}
+        self._merged_ranges = {sheet: [_merge_box(ref) for ref in facts.merged] for sheet, facts in scanned.items()}
 
-    def xml(self, sheet: str) -> SheetXml:
-        """The sheet's XML facts, read once (one sheet kept at a time, like the cells)."""
+    def xml(self, sheet: str) -> ScannedSheet:
+        """The sheet's XML facts, from the safety scan or read once (one sheet kept at a time, like the cells)."""
         if sheet not in self._xml:
             self._xml.clear()
-            self._xml[sheet] = SheetXml(self.package.sheet_xml(sheet))
+            facts = self._scanned.get(sheet) or SheetFacts([])
+            self._xml[sheet] = ScannedSheet(
+                lambda: self.package.sheet_xml(sheet), width=facts.width, last_row=facts.last_row, marked=facts.marked
+            )
         return self._xml[sheet]
 
     def marks(self, sheet: str) -> Marks:
@@ -157,6 +161,7 @@ class TableReader:
         data_bottom = bottom - part.totals_rows
         read = _column_read(part, self.limits)
         if read is not None and part.sheet not in self._sheets and self._as_built(table, part.sheet, header, left, right, data_bottom):
+            self.marks(part.sheet)  # the checks need them later: find them while fastexcel still reads
             columns = self.ahead.take(read) if self.ahead is not None else read_columns(self.package.path, *read)
             if columns is not None:
                 totals = data_bottom + 1 if table.totals else None

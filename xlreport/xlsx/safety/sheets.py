@@ -27,6 +27,9 @@ _REF = rb"[A-Z]{1,3}[1-9][0-9]{0,6}"
 _CANONICAL_DIMENSION = re.compile(rb' ref="(' + _REF + rb"(?::" + _REF + rb')?)"[\s/>]')
 _MERGE_REF = re.compile(rb'<mergeCell ref="([A-Z]{1,3}[1-9][0-9]{0,6}(?::[A-Z]{1,3}[1-9][0-9]{0,6})?)"')
 _MERGE_TAG = re.compile(rb"<mergeCell[\s/>]")
+_FORMULA_MARK = re.compile(rb"<f[\s>/]")  # what marks.scan looks for: a formula ...
+_ERROR_MARK = re.compile(rb't="e"')  # ... or an error cell
+_ROW_TAG = re.compile(rb'<row r="([0-9]{1,7})"')
 _FIRST_COLS = re.compile(rb'<c r="([A-Z]{1,3})[1-9]')
 _CELL_REF = re.compile(r"\s*([A-Za-z]+)([0-9]+)\s*")
 _RANGE_REF = re.compile(r"\s*([A-Za-z]+)([0-9]+)(?::([A-Za-z]+)([0-9]+))?\s*")
@@ -80,6 +83,10 @@ class SheetScan:
         self.allowed = min(limits.max_cells, max(limits.max_sparse_cells, int(size * limits.max_cells_per_byte)))
         self.label = f"sheet {q(sheet.name)} ({clean(self.part)})"
         self.merged: list[str] = []  # refs of <mergeCell> elements, seen on the way
+        # Facts for the importer, known only when the fast pass vouched for the part (None otherwise):
+        self.width: int | None = None  # no cell lies right of this column (1-based)
+        self.last_row: int | None = None  # the number of the last <row> tag
+        self.marked: bool | None = None  # whether a cell may hold a formula or an error value
 
     def refuse(self, message: str) -> NoReturn:
         self.package.refuse(f"{self.label}: {message}")
@@ -135,6 +142,7 @@ class SheetScan:
         """True when the part is proven safe; False when the exact pass must decide."""
         prefix = head.root.partition(":")[0].encode() if ":" in head.root else b""
         self.merged = []
+        self.marked, self.last_row = False, None
         wellformed = self.wellformedness_parser()
         bad_row = _bad_row_pattern(self.limits.max_rows)
         bad_cell: re.Pattern[bytes] | None = None
@@ -159,9 +167,17 @@ class SheetScan:
                 if len(refs) != len(_MERGE_TAG.findall(region)):
                     return False  # a merge written some other way: the exact pass reads it
                 self.merged.extend(ref.decode("ascii") for ref in refs)
+            self.note_facts(region)
         if wellformed is not None:
             self.finish_parse(wellformed)
         return all(self.dimension_ok(d) for d in dimensions)
+
+    def note_facts(self, region: bytes) -> None:
+        """What the importer would otherwise inflate the part again to learn: the last row, and whether any cell is marked."""
+        self.marked = self.marked or bool(_FORMULA_MARK.search(region) or _ERROR_MARK.search(region))
+        last = _ROW_TAG.search(region, max(0, region.rfind(b"<row ")))
+        if last is not None:
+            self.last_row = int(last.group(1))
 
     def fed(self, chunks: Iterator[bytes], parser: expat.XMLParserType | None) -> Iterator[bytes]:
         """Pass chunks through, feeding them to the well-formedness parser on the way."""
@@ -209,6 +225,7 @@ class SheetScan:
         height = min(self.limits.max_rows, self.allowed // width)
         if width > self.limits.max_cols or height < 1:
             return None
+        self.width = width
         return _bad_cell_pattern(width, height)
 
     def dimension_ok(self, ref: bytes) -> bool:
@@ -247,6 +264,7 @@ class SheetScan:
     def exact(self) -> None:
         """Parse the whole part, placing each cell as a reader does; refuse at the first excess."""
         self.merged = []
+        self.width = self.last_row = self.marked = None
         grid = _Grid(self)
         parser = expat.ParserCreate()
         parser.StartDoctypeDeclHandler = self.on_doctype
