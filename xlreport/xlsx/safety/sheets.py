@@ -15,7 +15,7 @@ from .inflate import inflated
 if TYPE_CHECKING:
     from .check import Head, PackageCheck, Sheet
 
-_CHUNK = 4 * MiB  # streaming read size for sheet parts
+_CHUNK = 1 * MiB  # streaming read size for sheet parts
 # Longest stretch without '>' the fast sheet scan accepts: a cell holds 32,767 characters at
 # most, so a legitimate run is far shorter; a longer one goes to the exact pass.
 _MAX_TEXT_RUN = 1 * MiB
@@ -102,22 +102,14 @@ class SheetScan:
     # reading
 
     def chunks(self) -> Iterator[bytes]:
-        """Raw bytes of the part, a few megabytes at a time.
+        """Raw bytes of the part, a megabyte at a time (see :mod:`.inflate`).
 
-        A big part is inflated one piece ahead in a second thread: zlib lets go of the GIL,
-        so inflating the next piece and running the regexes over this one overlap.
+        Inflated in this thread: zlib lets go of the GIL only between growths of its output
+        buffer, which the regexes here hold it through, so a second thread inflating ahead gains
+        nothing (measured), and a thread that cannot get its stack under a capped address space
+        hangs.
         """
-        from concurrent.futures import ThreadPoolExecutor
-
-        pieces = inflated(self.package.zf, self.sheet.part, _CHUNK)
-        if self.sheet.part.file_size <= 2 * _CHUNK:
-            yield from pieces
-            return
-        with ThreadPoolExecutor(1) as ahead:
-            pending = ahead.submit(next, pieces, None)
-            while (chunk := pending.result()) is not None:
-                pending = ahead.submit(next, pieces, None)
-                yield chunk
+        return inflated(self.package.zf, self.sheet.part, _CHUNK)
 
     def regions(self, chunks: Iterator[bytes]) -> Iterator[bytes | None]:
         """Chunks re-cut after their last '>' so no tag is split; None if a run is too long."""
@@ -216,7 +208,7 @@ class SheetScan:
         The box is as wide as the widest of the first region's cells and of a plausible declared
         dimension, and as tall as the allowed area permits; None when no such box exists.
         """
-        cols = [col_index(c.decode("ascii")) + 1 for c in set(_FIRST_COLS.findall(region))]
+        cols = [col_index(c.decode("ascii")) + 1 for c in set(_FIRST_COLS.findall(region, 0, 1 * MiB))]  # the first megabyte
         for dimension in dimensions:
             box = _parse_range(dimension.decode("ascii"))
             if box is not None and self.inside(box) and _area(box) <= self.allowed:
