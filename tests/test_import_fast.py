@@ -86,6 +86,16 @@ def test_date_columns_type_as_the_value_road_does(days: list[dt.date | None]) ->
         assert any(d is not None and d < dt.date(1900, 3, 1) for d in days)
 
 
+def test_repeated_values_type_as_the_value_road_does() -> None:
+    """Columns whose values repeat (few distinct texts, days within a short span) are typed through a table of distinct values."""
+    texts = pa.array([None if i % 7 == 0 else ["North", "South", " ", "Zürich"][i % 4] for i in range(500)])
+    days = pa.array([None if i % 11 == 0 else dt.datetime(2024, 1, 1) + dt.timedelta(days=i % 40) for i in range(500)], pa.timestamp("ms"))
+    for array, kind in ((texts, "category"), (texts, "text"), (days, "date")):
+        fast, slow, problems = typed_both_ways(array, kind)
+        assert fast is not None and problems == []
+        assert_same(fast, slow)
+
+
 def test_clean_columns_take_the_fast_road_and_odd_ones_do_not() -> None:
     assert from_arrow(pa.array(["a", None, " ", "\u3000b"]), "text") is not None
     assert from_arrow(pa.array([1.0, None, 3.0]), "integer") is not None

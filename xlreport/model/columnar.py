@@ -150,8 +150,32 @@ def from_arrow(array: Any, kind: str) -> np.ndarray | None:
         present = days[~np.isnat(days)]
         if (stamps[~np.isnat(stamps)] != present).any() or (present.size and (present.min() < np.datetime64(MIN_DATE) or present.max() > _MAX_DAY)):
             return None  # a time of day, or a day Excel cannot hold: the per-value road says which
-        return _with_gaps(days.astype(object), array)
+        return _with_gaps(_dates(days), array)
     return None
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    """``days.astype(object)`` (NaT as anything), making one date object per day of the span when the days repeat."""
+    valid = ~np.isnat(days)
+    numbers = days.astype(np.int64)
+    if not valid.any() or int(numbers[valid].max()) - int(numbers[valid].min()) >= len(days):
+        return days.astype(object)
+    low, high = int(numbers[valid].min()), int(numbers[valid].max())
+    epoch = dt.date(1970, 1, 1).toordinal()
+    table = np.array([dt.date.fromordinal(epoch + n) for n in range(low, high + 1)], dtype=object)
+    return table[np.where(valid, numbers - low, 0)]
+
+
+def _strings(array: Any) -> np.ndarray:
+    """``array.to_numpy()`` of Arrow text, with one Python string per distinct value when values repeat."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(array)
+    if len(encoded.dictionary) * 2 > len(array):
+        return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+    table = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the last stays None: a missing cell
+    table[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)
+    return table[encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)]
 
 
 def _nulls(array: Any) -> np.ndarray:
@@ -182,7 +206,7 @@ def _arrow_text(array: Any, pa: Any) -> np.ndarray | None:
 
         if (pc.max(pc.utf8_length(array)).as_py() or 0) > MAX_TEXT:
             return None
-    out = array.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    out = _strings(array)
     # Blank is white space only; a first byte that is printable ASCII other than a space rules it out.
     first = np.zeros(len(array), dtype=np.uint8)
     filled = lengths > 0

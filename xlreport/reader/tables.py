@@ -253,10 +253,12 @@ class TableReader:
                 out[column.key] = [None] * len(keep)
                 continue
             raw = columns[index]
-            typed = raw.typed(column.type) if isinstance(raw, Column) else None  # a whole clean column at once
-            if typed is not None:
-                out[column.key] = typed
-                continue
+            if isinstance(raw, Column):
+                typed = raw.typed(column.type)  # a whole clean column at once, else value by value
+                if typed is not None:
+                    out[column.key] = typed
+                    continue
+                raw = raw.values
             values, problems = coerce_column(raw, column, strict_text=True, date1904=self.package.date1904, normalize=False)
             for p in problems:
                 self.cell_finding(table, located, keep[p.position], column.key, p.code, p.message, raw[p.position], p.severity, index)
