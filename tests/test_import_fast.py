@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xlreport
-from tests.test_import_columns import ROWS, _edit, both_roads, built, same, template_path  # noqa: F401  (fixtures)
+from tests.test_import_columns import EDITS, ROWS, _edit, both_roads, built, same, template_path  # noqa: F401  (fixtures)
 from xlreport.errors import FileError
 from xlreport.model.columnar import from_arrow
 from xlreport.model.values import coerce_column
@@ -251,6 +251,18 @@ def test_a_read_ahead_and_the_row_road_agree_on_an_edited_table(built: Path, tem
     same(fast, slow)
     for key in fast[0].tables["ledger"]:
         assert [type(v) for v in fast[0].tables["ledger"][key]] == [type(v) for v in slow[0].tables["ledger"][key]], key
+
+
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_every_edit_reads_the_same_with_the_read_started_ahead(
+    built: Path, template_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """The column road's edits, with fastexcel started before the importer knows whether it will take its read."""
+    edited = _edit(built, tmp_path / "edited.xlsx", EDITS[name])
+    monkeypatch.setattr(reader, "AHEAD_BYTES", 0)
+    fast, slow, _ = both_roads(edited, monkeypatch, template_path)
+    same(fast, slow)
+    assert _no_reader_threads()
 
 
 def test_fastexcel_never_sees_a_file_the_safety_check_refuses(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,9 +1,10 @@
 """Large tables read column by column with fastexcel: calamine underneath, Arrow arrays out.
 
 python-calamine hands back a sheet as a Python list per row, which costs most of an import of a
-large table; fastexcel parses the same XML with the same library into typed Arrow columns. The
-columns come back here as the values python-calamine would give (float, str, date, None for an
-empty cell), so the importer's checks stay the same for both readers.
+large table; fastexcel parses the same XML with the same library into typed Arrow columns. Each
+comes back as a :class:`Column`: typed whole from Arrow where every value allows it
+(:func:`~xlreport.model.columnar.from_arrow`), else as the values python-calamine would give
+(float, str, date, None for an empty cell), so the importer's checks stay the same for both readers.
 
 Only clean columns take this road (a blank formula result counts as an empty cell): a column
 that mixes types (text typed into a number column), holds booleans, times of day or durations,
