@@ -113,18 +113,17 @@ class SheetScan:
 
     def regions(self, chunks: Iterator[bytes]) -> Iterator[bytes | None]:
         """Chunks re-cut after their last '>' so no tag is split; None if a run is too long."""
-        carry = b""
+        carry = b""  # never holds a '>'
         for chunk in chunks:
-            data = carry + chunk
-            cut = data.rfind(b">") + 1
+            cut = chunk.rfind(b">") + 1
             if cut == 0:
-                if len(data) > _MAX_TEXT_RUN:
+                carry += chunk
+                if len(carry) > _MAX_TEXT_RUN:
                     yield None
                     return
-                carry = data
                 continue
-            carry = data[cut:]
-            yield data[:cut]
+            yield b"".join((carry, memoryview(chunk)[:cut]))  # one copy, not two
+            carry = chunk[cut:]
         if carry:
             yield carry
 
@@ -146,7 +145,7 @@ class SheetScan:
                 region = region.replace(b"<" + prefix + b":", b"<")
                 region = region.replace(b"</" + prefix + b":", b"</")
             self.check_dtd_marks(region)
-            if _PREFIXED_CELLISH.search(region) or not self.collect_dimensions(region, dimensions):
+            if (b":" in region and _PREFIXED_CELLISH.search(region)) or not self.collect_dimensions(region, dimensions):
                 return False
             if bad_cell is None:
                 bad_cell = self.cell_pattern(region, dimensions)
