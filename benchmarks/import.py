@@ -7,6 +7,8 @@ process (so that its peak resident memory is its own), printed side by side in o
   (fastexcel), typing and validating every value, recomputing the derived columns.
 - **xlreport, row by row**: the same forced onto python-calamine's row road (small or mixed tables).
 - **of which safety scan**: xlreport's checks of the zip and the sheet XML alone (part of the first line).
+- **scan, then fastexcel**: the safety scan followed by the bare fastexcel read, the floor of an import that
+  must scan the file before fastexcel may touch it (xlreport does the rest while fastexcel reads).
 - **fastexcel**: the bare read of the sheet into Arrow columns (``load_sheet(..., eager=True)``).
 - **python-calamine**: the bare read of the sheet into Python rows (``to_python()``).
 - **pandas + calamine** and **pandas + openpyxl**: ``pd.read_excel`` with each engine.
@@ -62,6 +64,18 @@ def run_safety_scan(path: Path, rows: int) -> None:
     start = time.perf_counter()
     check_workbook(path, Limits())
     _report(start)
+
+
+def run_scan_then_fastexcel(path: Path, rows: int) -> None:
+    import fastexcel
+
+    from xlreport.xlsx.safety import Limits, check_workbook
+
+    start = time.perf_counter()
+    check_workbook(path, Limits())
+    batch = fastexcel.read_excel(str(path)).load_sheet(SHEET, eager=True)
+    _report(start)
+    assert batch.num_rows >= rows
 
 
 def run_fastexcel(path: Path, rows: int) -> None:
@@ -140,6 +154,7 @@ CONTENDERS: dict[str, Callable[[Path, int], None]] = {
     "xlreport": run_xlreport,
     "xlreport, row by row": run_xlreport_rows,
     "  of which safety scan": run_safety_scan,
+    "scan, then fastexcel": run_scan_then_fastexcel,
     "fastexcel": run_fastexcel,
     "python-calamine": run_calamine,
     "pandas + calamine": run_pandas_calamine,

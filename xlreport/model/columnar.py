@@ -113,3 +113,106 @@ def _fast_text(values: Sequence[Any]) -> list[Any] | None:
     blank = {v for v in set(present) if not v or v.isspace()}
     out = [None if v in blank else v for v in values] if blank else list(values)
     return [v if v is None else _clean_text(v) for v in out] if "\r" in joined else out
+
+
+_MAX_DAY = np.datetime64("9999-12-31", "D")
+
+
+def from_arrow(array: Any, kind: str) -> np.ndarray | None:
+    """An Arrow column read from a workbook, as ``coerce_column(values, strict_text=True, normalize=False)``
+    would type the values python-calamine gives for it (float, str, date, None), without a Python call per value.
+
+    An object array of the typed values (None where a cell is missing), or None when any value would
+    need a message or a second look: the per-value road then types the column and names each problem.
+    """
+    import pyarrow as pa
+
+    kind_of = array.type
+    if pa.types.is_null(kind_of):
+        return np.full(len(array), None, dtype=object)
+    if kind in ("text", "category"):
+        return _arrow_text(array, pa) if pa.types.is_string(kind_of) or pa.types.is_large_string(kind_of) else None
+    if kind in ("integer", "number", "percent") and (pa.types.is_floating(kind_of) or pa.types.is_integer(kind_of)):
+        numbers = array.to_numpy(zero_copy_only=False).astype(np.float64)
+        present = numbers[~_nulls(array)] if array.null_count else numbers
+        if not np.isfinite(present).all():
+            return None
+        if kind == "integer":
+            if not ((present == np.floor(present)).all() and (np.abs(present) < MAX_INT).all()):
+                return None
+            out = np.where(np.isfinite(numbers), numbers, 0).astype(np.int64).astype(object)
+        else:
+            out = numbers.astype(object)
+        return _with_gaps(out, array)
+    if kind == "date" and (pa.types.is_timestamp(kind_of) or pa.types.is_date(kind_of)):
+        stamps = array.to_numpy(zero_copy_only=False).astype("datetime64[ms]")
+        days = stamps.astype("datetime64[D]")
+        present = days[~np.isnat(days)]
+        if (stamps[~np.isnat(stamps)] != present).any() or (present.size and (present.min() < np.datetime64(MIN_DATE) or present.max() > _MAX_DAY)):
+            return None  # a time of day, or a day Excel cannot hold: the per-value road says which
+        return _with_gaps(_dates(days), array)
+    return None
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    """``days.astype(object)`` (NaT as anything), making one date object per day of the span when the days repeat."""
+    valid = ~np.isnat(days)
+    numbers = days.astype(np.int64)
+    if not valid.any() or int(numbers[valid].max()) - int(numbers[valid].min()) >= len(days):
+        return days.astype(object)
+    low, high = int(numbers[valid].min()), int(numbers[valid].max())
+    epoch = dt.date(1970, 1, 1).toordinal()
+    table = np.array([dt.date.fromordinal(epoch + n) for n in range(low, high + 1)], dtype=object)
+    return table[np.where(valid, numbers - low, 0)]
+
+
+def _strings(array: Any) -> np.ndarray:
+    """``array.to_numpy()`` of Arrow text, with one Python string per distinct value when values repeat."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(array)
+    if len(encoded.dictionary) * 2 > len(array):
+        return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+    table = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the last stays None: a missing cell
+    table[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)
+    return table[encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)]
+
+
+def _nulls(array: Any) -> np.ndarray:
+    return np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _with_gaps(out: np.ndarray, array: Any) -> np.ndarray:
+    if array.null_count:
+        out[_nulls(array)] = None
+    return out
+
+
+def _arrow_text(array: Any, pa: Any) -> np.ndarray | None:
+    """Text cells: refused (None) when any holds a character XML cannot carry, a carriage return or too
+    many characters; blank and white-space-only text becomes None, as :func:`_fast_text` does."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if pa.types.is_large_string(array.type) else np.int32)
+    offsets = offsets[array.offset : array.offset + len(array) + 1]
+    data = array.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]] if data is not None and len(array) else np.zeros(0, np.uint8)
+    # C0 controls but tab and line feed (a carriage return is cleaned by the per-value road), and U+FFFE, U+FFFF (EF BF BE/BF)
+    if ((raw < 0x20) & (raw != 0x09) & (raw != 0x0A)).any():
+        return None
+    if raw.size >= 3 and ((raw[:-2] == 0xEF) & (raw[1:-1] == 0xBF) & (raw[2:] >= 0xBE)).any():
+        return None
+    lengths = np.diff(offsets)
+    if lengths.size and int(lengths.max()) > MAX_TEXT:
+        import pyarrow.compute as pc
+
+        if (pc.max(pc.utf8_length(array)).as_py() or 0) > MAX_TEXT:
+            return None
+    out = _strings(array)
+    # Blank is white space only; a first byte that is printable ASCII other than a space rules it out.
+    first = np.zeros(len(array), dtype=np.uint8)
+    filled = lengths > 0
+    first[filled] = raw[offsets[:-1][filled] - offsets[0]]
+    maybe = np.flatnonzero((first < 0x21) | (first > 0x7E))
+    if maybe.size:
+        blank = [i for i, v in zip(maybe.tolist(), out[maybe].tolist(), strict=True) if v is not None and not v.strip()]
+        out[blank] = None
+    return out

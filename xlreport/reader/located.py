@@ -31,7 +31,7 @@ class Located:
     headers: list[str]
     rows: list[list[Any]] | None  # raw cells row by row, or ...
     how: str
-    columns: list[list[Any]] | None = None  # ... column by column (large tables, read with fastexcel)
+    columns: Sequence[Sequence[Any]] | None = None  # ... column by column (large tables, read with fastexcel)
     sheet_rows: list[int] | None = None  # the sheet row of each raw row, when they are not contiguous
     below: set[int] = field(default_factory=set)  # raw indices of rows read from below the table's range
     totals_row: int | None = None  # sheet row (0-based) of the totals row, when there is one

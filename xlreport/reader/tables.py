@@ -10,9 +10,11 @@ fastexcel; any other with python-calamine, row by row.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import python_calamine as calamine
 
@@ -22,12 +24,75 @@ from ..findings import Finding, Report
 from ..model.values import coerce_column, is_missing
 from ..spec.template import Table
 from ..xlsx.annotate import is_findings_sheet
-from ..xlsx.marks import Marks, SheetXml
+from ..xlsx.marks import Marks, ScannedSheet
 from ..xlsx.package import Package, TablePart
-from ..xlsx.safety import Limits
-from .columns import FAST_ROWS, read_columns
+from ..xlsx.safety import Limits, SheetFacts
+from .columns import FAST_ROWS, Column, read_columns
 from .located import Located, blank, extend, norm
 from .metadata import Metadata, text
+
+ColumnRead = tuple[str, int, int, int, int, list[str]]  # read_columns' arguments after the path
+# Sheets whose XML is smaller are read when asked for: a thread is not worth its start there (nor
+# safe where address space is capped: a thread that cannot get its stack hangs Python's start()).
+AHEAD_BYTES = 4 * 2**20
+
+
+class ColumnReads:
+    """The column road's reads of a workbook's large tables, started in a second thread as soon as the table parts are known.
+
+    fastexcel's read is most of an import and lets go of the GIL, so the importer finds the tables,
+    reads the metadata and checks each table's surroundings while it runs.  The reads are
+    speculative: a table that is not as built is read row by row and its read is thrown away.
+    Only after the safety checks: fastexcel must never see a file they have not passed.
+    """
+
+    def __init__(self, package: Package, limits: Limits) -> None:
+        self.path = package.path
+        self._pending: dict[tuple[Any, ...], Future[list[Column] | None]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        for part in package.tables.values():
+            read = _column_read(part, limits)
+            if read is None or _key(read) in self._pending or package.sheet_sizes.get(part.sheet, 0) < AHEAD_BYTES:
+                continue
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="xlreport-columns")
+            self._pending[_key(read)] = self._pool.submit(read_columns, self.path, *read)
+
+    def take(self, read: ColumnRead) -> list[Column] | None:
+        """The columns of ``read``: the one started ahead, else read now."""
+        future = self._pending.pop(_key(read), None)
+        return future.result() if future is not None else read_columns(self.path, *read)
+
+    def close(self) -> None:
+        """Drop the reads nobody took; wait for a running one, so that no thread outlives the import."""
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def _key(read: ColumnRead) -> tuple[Any, ...]:
+    return (*read[:5], tuple(read[5]))
+
+
+def _corners(part: TablePart) -> tuple[tuple[int, int], tuple[int, int]]:
+    first, last = part.ref.split(":") if ":" in part.ref else (part.ref, part.ref)
+    return parse_a1(first), parse_a1(last)
+
+
+def _column_read(part: TablePart, limits: Limits) -> ColumnRead | None:
+    """How the column road reads a table part (sheet, header row, first and last column, data rows, header texts),
+    or None when the table is too small for it, has more header rows than one, or more rows than allowed."""
+    try:
+        (top, left), (bottom, right) = _corners(part)
+    except (ValueError, AttributeError, TypeError):  # a ref that is no range: locate() says what is wrong
+        return None
+    header = top + part.header_rows - 1
+    height = bottom - part.totals_rows - header
+    if height < FAST_ROWS or part.header_rows != 1 or bottom - header > limits.max_rows:
+        return None
+    return part.sheet, header, left, right, height, list(part.columns)
 
 
 def sheet_cells(book: calamine.CalamineWorkbook, sheet: str, path: Path) -> list[list[Any]]:
@@ -43,24 +108,30 @@ def sheet_cells(book: calamine.CalamineWorkbook, sheet: str, path: Path) -> list
 
 class TableReader:
     def __init__(
-        self, book: calamine.CalamineWorkbook, package: Package, metadata: Metadata, report: Report, limits: Limits, merged: dict[str, list[str]]
+        self, book: calamine.CalamineWorkbook, package: Package, metadata: Metadata, report: Report, limits: Limits,
+        scanned: dict[str, SheetFacts], ahead: ColumnReads | None = None,
     ) -> None:
         self.book = book
+        self.ahead = ahead
         self.package = package
         self.metadata = metadata
         self.report = report
         self.limits = limits
         self._sheets: dict[str, list[list[Any]]] = {}
-        self._xml: dict[str, SheetXml] = {}
+        self._xml: dict[str, ScannedSheet] = {}
+        self._scanned = scanned
         self._marks: dict[str, Marks] = {}
         self.positions: dict[str, dict[str, int]] = {}
-        self._merged_ranges = {sheet: [_merge_box(ref) for ref in refs] for sheet, refs in merged.items()}
+        self._merged_ranges = {sheet: [_merge_box(ref) for ref in facts.merged] for sheet, facts in scanned.items()}
 
-    def xml(self, sheet: str) -> SheetXml:
-        """The sheet's XML facts, read once (one sheet kept at a time, like the cells)."""
+    def xml(self, sheet: str) -> ScannedSheet:
+        """The sheet's XML facts, from the safety scan or read once (one sheet kept at a time, like the cells)."""
         if sheet not in self._xml:
             self._xml.clear()
-            self._xml[sheet] = SheetXml(self.package.sheet_xml(sheet))
+            facts = self._scanned.get(sheet) or SheetFacts([])
+            self._xml[sheet] = ScannedSheet(
+                lambda: self.package.sheet_xml(sheet), width=facts.width, last_row=facts.last_row, marked=facts.marked
+            )
         return self._xml[sheet]
 
     def marks(self, sheet: str) -> Marks:
@@ -84,15 +155,14 @@ class TableReader:
         return self._search(table)
 
     def _from_part(self, table: Table, part: TablePart) -> Located:
-        first, last = part.ref.split(":") if ":" in part.ref else (part.ref, part.ref)
-        (top, left), (bottom, right) = parse_a1(first), parse_a1(last)
+        (top, left), (bottom, right) = _corners(part)
         header = top + part.header_rows - 1
         self._check_size(table, bottom - header, part.sheet)
         data_bottom = bottom - part.totals_rows
-        height = data_bottom - header
-        fast = height >= FAST_ROWS and part.header_rows == 1 and part.sheet not in self._sheets
-        if fast and self._as_built(table, part.sheet, header, left, right, data_bottom):
-            columns = read_columns(self.package.path, part.sheet, header, left, right, height, part.columns)
+        read = _column_read(part, self.limits)
+        if read is not None and part.sheet not in self._sheets and self._as_built(table, part.sheet, header, left, right, data_bottom):
+            self.marks(part.sheet)  # the checks need them later: find them while fastexcel still reads
+            columns = self.ahead.take(read) if self.ahead is not None else read_columns(self.package.path, *read)
             if columns is not None:
                 totals = data_bottom + 1 if table.totals else None
                 return Located(part.sheet, header, left, list(part.columns), None, "table", columns, totals_row=totals)
@@ -176,13 +246,19 @@ class TableReader:
         """The typed input columns, and for each kept row its index among the raw rows."""
         positions = self._columns(table, located)
         columns, keep = _kept_columns(located)
-        out: dict[str, list[Any]] = {}
+        out: dict[str, Any] = {}  # lists, or object arrays from the column road
         for column in table.inputs:
             index = positions.get(column.key)
             if index is None or index >= len(columns):
                 out[column.key] = [None] * len(keep)
                 continue
             raw = columns[index]
+            if isinstance(raw, Column):
+                typed = raw.typed(column.type)  # a whole clean column at once, else value by value
+                if typed is not None:
+                    out[column.key] = typed
+                    continue
+                raw = raw.values
             values, problems = coerce_column(raw, column, strict_text=True, date1904=self.package.date1904, normalize=False)
             for p in problems:
                 self.cell_finding(table, located, keep[p.position], column.key, p.code, p.message, raw[p.position], p.severity, index)
@@ -281,14 +357,15 @@ def _merge_box(ref: str) -> tuple[tuple[int, int], tuple[int, int]]:
 def _kept_columns(located: Located) -> tuple[Sequence[Sequence[Any]], list[int]]:
     """The raw columns without the rows that are wholly blank, and the raw index of each kept row."""
     if located.columns is not None:
-        first = located.columns[0] if located.columns else []
+        columns = cast(list[Column], list(located.columns))  # the column road gives Columns
         # Most rows have a first cell; only the others need a look at every column.
-        maybe_blank = [i for i, v in enumerate(first) if v is None or (v.__class__ is str and not v.strip())]
-        blanks = {i for i in maybe_blank if all(is_missing(column[i]) for column in located.columns)}
-        keep = [i for i in range(located.height) if i not in blanks] if blanks else list(range(located.height))
-        if not blanks:
-            return located.columns, keep
-        return [[column[i] for i in keep] for column in located.columns], keep
+        blank_rows = columns[0].missing() if columns else np.zeros(0, bool)
+        if blank_rows.any():
+            blank_rows &= np.logical_and.reduce([column.missing() for column in columns[1:]], initial=True)
+        if not blank_rows.any():
+            return columns, list(range(located.height))
+        keep = np.flatnonzero(~blank_rows).tolist()
+        return [column.take(keep) for column in columns], keep
     rows = located.rows or []
     keep = list(range(len(rows))) if all(map(any, rows)) else [i for i, row in enumerate(rows) if any(row) or not blank(row)]
     kept = rows if len(keep) == len(rows) else [rows[i] for i in keep]

@@ -11,6 +11,7 @@ has passed the safety checks, so every cell reference is canonical (``<c r="B7"`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..cells import a1, parse_a1
@@ -134,3 +135,40 @@ def _has_value(body: bytes | None) -> bool:
         return False
     value = _VALUE.search(body)
     return bool(value and value.group(1)) or b"<is>" in body
+
+
+class ScannedSheet:
+    """A sheet's XML facts, answered from what the safety scan saw where it can, from the part's bytes otherwise.
+
+    The scan streams every sheet part once; when it saw no formula or error mark, the last row
+    tag and the widest cell, the importer need not inflate a large part a second time (nor hold
+    it in memory) to learn that nothing lies below or right of a table.  ``load`` gives the
+    bytes, read only when a question needs them.
+    """
+
+    def __init__(self, load: Callable[[], bytes], *, width: int | None, last_row: int | None, marked: bool | None) -> None:
+        self._load = load
+        self._xml: SheetXml | None = None
+        self.width, self.last_row, self.marked = width, last_row, marked
+
+    @property
+    def xml(self) -> SheetXml:
+        if self._xml is None:
+            self._xml = SheetXml(self._load())
+        return self._xml
+
+    @property
+    def marks(self) -> Marks:
+        return Marks() if self.marked is False else self.xml.marks
+
+    def filled_in_row(self, row: int) -> set[int]:
+        """Columns (0-based) of the cells of ``row`` (0-based) that hold a value."""
+        if self.last_row is not None and row >= self.last_row:  # below the last row tag: nothing
+            return set()
+        return self.xml.filled_in_row(row)
+
+    def column_filled(self, col: int, first: int, last: int) -> bool:
+        """Whether any cell of column ``col`` in rows ``first..last`` (0-based) holds a value."""
+        if self.width is not None and col >= self.width:  # right of every cell
+            return False
+        return self.xml.column_filled(col, first, last)

@@ -16,6 +16,7 @@ from xml.etree.ElementTree import Element
 
 from ..errors import FileError
 from .opc import local, open_package
+from .safety.inflate import inflate
 
 _FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*<f[\s>/]')
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*\bt="e"')
@@ -39,6 +40,7 @@ class Package:
 
     path: Path
     sheet_parts: dict[str, str] = field(default_factory=dict)
+    sheet_sizes: dict[str, int] = field(default_factory=dict)  # uncompressed bytes of each sheet's part
     tables: dict[str, TablePart] = field(default_factory=dict)
     date1904: bool = False
     custom: dict[str, str] = field(default_factory=dict)
@@ -50,7 +52,7 @@ class Package:
             return b""
         with open_package(self.path) as package:
             info = package.member(part)
-            return package.zf.read(info) if info is not None else b""
+            return inflate(package.zf, info) if info is not None else b""
 
 
 def read_package(path: Path) -> Package:
@@ -70,6 +72,8 @@ def read_package(path: Path) -> Package:
                 rel = rels.get(sheet.rel_id or "")
                 if rel is not None and rel.target:
                     facts.sheet_parts[sheet.name or ""] = rel.target
+                    part_info = package.member(rel.target)
+                    facts.sheet_sizes[sheet.name or ""] = part_info.file_size if part_info is not None else 0
             for sheet_name, part in facts.sheet_parts.items():
                 for table_part in package.targets(part, "table"):
                     table_info = package.member(table_part)

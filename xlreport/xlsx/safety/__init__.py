@@ -27,7 +27,7 @@ What is checked, in order:
 
 from __future__ import annotations
 
-from .check import check_workbook
+from .check import SheetFacts, check_workbook, scan_workbook
 from .limits import Limits
 
-__all__ = ["Limits", "check_workbook"]
+__all__ = ["Limits", "SheetFacts", "check_workbook", "scan_workbook"]

@@ -25,6 +25,19 @@ from .limits import DEFAULT_LIMITS, Limits
 from .sheets import SheetScan
 
 
+@dataclass(frozen=True)
+class SheetFacts:
+    """What the scan of one sheet part saw on the way, so that no reader need look again.
+
+    ``merged`` always; the rest only when the fast pass vouched for the part (None otherwise).
+    """
+
+    merged: list[str]
+    width: int | None = None  # no cell lies right of this column (1-based)
+    last_row: int | None = None  # the number of the part's last <row> tag
+    marked: bool | None = None  # whether any cell may hold a formula or an error value
+
+
 def check_workbook(path: StrPath, limits: Limits = DEFAULT_LIMITS) -> dict[str, list[str]]:
     """Refuse a workbook file that is not a plain, sane ``.xlsx`` package, before it is parsed.
 
@@ -36,6 +49,11 @@ def check_workbook(path: StrPath, limits: Limits = DEFAULT_LIMITS) -> dict[str, 
     member once, and each sheet part is streamed (a second time only when the fast scan cannot
     vouch for it).  A workbook of ordinary size takes a fraction of a second.
     """
+    return {name: facts.merged for name, facts in scan_workbook(path, limits).items()}
+
+
+def scan_workbook(path: StrPath, limits: Limits = DEFAULT_LIMITS) -> dict[str, SheetFacts]:
+    """:func:`check_workbook`, returning all the scan saw of each sheet (:class:`SheetFacts`)."""
     head = read_start(path, 512)
     if not head.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
         refuse(path, not_a_zip_reason(path, head))
@@ -90,7 +108,7 @@ class PackageCheck:
     def refuse(self, message: str) -> NoReturn:
         refuse(self.path, message)
 
-    def check(self) -> dict[str, list[str]]:
+    def check(self) -> dict[str, SheetFacts]:
         check_members(self.package, self.limits)
         mimetype = ods_mimetype(self.zf, self.package.members)
         if mimetype is not None:
@@ -102,12 +120,12 @@ class PackageCheck:
         self.check_xml_heads()
         self.check_content_types()
         workbook = self.workbook_part()
-        merged: dict[str, list[str]] = {}
+        facts: dict[str, SheetFacts] = {}
         for sheet in self.sheets(workbook):
             scan = SheetScan(self, sheet)
             scan.run()
-            merged[sheet.name] = scan.merged
-        return merged
+            facts[sheet.name] = SheetFacts(scan.merged, scan.width, scan.last_row, scan.marked)
+        return facts
 
     def refuse_macros(self) -> NoReturn:
         self.refuse("macro-enabled workbook (.xlsm) refused: save as .xlsx without macros")

@@ -10,6 +10,7 @@ from xml.parsers import expat
 
 from ...cells import a1, col_index, col_name
 from ..opc import MiB, clean, dtd_refused, local, malformed, q, size_text
+from .inflate import inflated
 
 if TYPE_CHECKING:
     from .check import Head, PackageCheck, Sheet
@@ -26,6 +27,9 @@ _REF = rb"[A-Z]{1,3}[1-9][0-9]{0,6}"
 _CANONICAL_DIMENSION = re.compile(rb' ref="(' + _REF + rb"(?::" + _REF + rb')?)"[\s/>]')
 _MERGE_REF = re.compile(rb'<mergeCell ref="([A-Z]{1,3}[1-9][0-9]{0,6}(?::[A-Z]{1,3}[1-9][0-9]{0,6})?)"')
 _MERGE_TAG = re.compile(rb"<mergeCell[\s/>]")
+_FORMULA_MARK = re.compile(rb"<f[\s>/]")  # what marks.scan looks for: a formula ...
+_ERROR_MARK = re.compile(rb't="e"')  # ... or an error cell
+_ROW_TAG = re.compile(rb'<row r="([0-9]{1,7})"')
 _FIRST_COLS = re.compile(rb'<c r="([A-Z]{1,3})[1-9]')
 _CELL_REF = re.compile(r"\s*([A-Za-z]+)([0-9]+)\s*")
 _RANGE_REF = re.compile(r"\s*([A-Za-z]+)([0-9]+)(?::([A-Za-z]+)([0-9]+))?\s*")
@@ -79,6 +83,10 @@ class SheetScan:
         self.allowed = min(limits.max_cells, max(limits.max_sparse_cells, int(size * limits.max_cells_per_byte)))
         self.label = f"sheet {q(sheet.name)} ({clean(self.part)})"
         self.merged: list[str] = []  # refs of <mergeCell> elements, seen on the way
+        # Facts for the importer, known only when the fast pass vouched for the part (None otherwise):
+        self.width: int | None = None  # no cell lies right of this column (1-based)
+        self.last_row: int | None = None  # the number of the last <row> tag
+        self.marked: bool | None = None  # whether a cell may hold a formula or an error value
 
     def refuse(self, message: str) -> NoReturn:
         self.package.refuse(f"{self.label}: {message}")
@@ -94,38 +102,28 @@ class SheetScan:
     # reading
 
     def chunks(self) -> Iterator[bytes]:
-        """Raw bytes of the part, a megabyte at a time.
+        """Raw bytes of the part, a megabyte at a time (see :mod:`.inflate`).
 
-        A big part is inflated one megabyte ahead in a second thread: zlib lets go of the GIL,
-        so inflating the next megabyte and running the regexes over this one overlap.
+        Inflated in this thread: zlib lets go of the GIL only between growths of its output
+        buffer, which the regexes here hold it through, so a second thread inflating ahead gains
+        nothing (measured), and a thread that cannot get its stack under a capped address space
+        hangs.
         """
-        from concurrent.futures import ThreadPoolExecutor
-
-        with self.package.zf.open(self.sheet.part) as fh:
-            if self.sheet.part.file_size <= 4 * _CHUNK:
-                while chunk := fh.read(_CHUNK):
-                    yield chunk
-                return
-            with ThreadPoolExecutor(1) as ahead:
-                pending = ahead.submit(fh.read, _CHUNK)
-                while chunk := pending.result():
-                    pending = ahead.submit(fh.read, _CHUNK)
-                    yield chunk
+        return inflated(self.package.zf, self.sheet.part, _CHUNK)
 
     def regions(self, chunks: Iterator[bytes]) -> Iterator[bytes | None]:
         """Chunks re-cut after their last '>' so no tag is split; None if a run is too long."""
-        carry = b""
+        carry = b""  # never holds a '>'
         for chunk in chunks:
-            data = carry + chunk
-            cut = data.rfind(b">") + 1
+            cut = chunk.rfind(b">") + 1
             if cut == 0:
-                if len(data) > _MAX_TEXT_RUN:
+                carry += chunk
+                if len(carry) > _MAX_TEXT_RUN:
                     yield None
                     return
-                carry = data
                 continue
-            carry = data[cut:]
-            yield data[:cut]
+            yield b"".join((carry, memoryview(chunk)[:cut]))  # one copy, not two
+            carry = chunk[cut:]
         if carry:
             yield carry
 
@@ -135,6 +133,7 @@ class SheetScan:
         """True when the part is proven safe; False when the exact pass must decide."""
         prefix = head.root.partition(":")[0].encode() if ":" in head.root else b""
         self.merged = []
+        self.marked, self.last_row = False, None
         wellformed = self.wellformedness_parser()
         bad_row = _bad_row_pattern(self.limits.max_rows)
         bad_cell: re.Pattern[bytes] | None = None
@@ -146,7 +145,7 @@ class SheetScan:
                 region = region.replace(b"<" + prefix + b":", b"<")
                 region = region.replace(b"</" + prefix + b":", b"</")
             self.check_dtd_marks(region)
-            if _PREFIXED_CELLISH.search(region) or not self.collect_dimensions(region, dimensions):
+            if (b":" in region and _PREFIXED_CELLISH.search(region)) or not self.collect_dimensions(region, dimensions):
                 return False
             if bad_cell is None:
                 bad_cell = self.cell_pattern(region, dimensions)
@@ -159,9 +158,17 @@ class SheetScan:
                 if len(refs) != len(_MERGE_TAG.findall(region)):
                     return False  # a merge written some other way: the exact pass reads it
                 self.merged.extend(ref.decode("ascii") for ref in refs)
+            self.note_facts(region)
         if wellformed is not None:
             self.finish_parse(wellformed)
         return all(self.dimension_ok(d) for d in dimensions)
+
+    def note_facts(self, region: bytes) -> None:
+        """What the importer would otherwise inflate the part again to learn: the last row, and whether any cell is marked."""
+        self.marked = self.marked or bool(_FORMULA_MARK.search(region) or _ERROR_MARK.search(region))
+        last = _ROW_TAG.search(region, max(0, region.rfind(b"<row ")))
+        if last is not None:
+            self.last_row = int(last.group(1))
 
     def fed(self, chunks: Iterator[bytes], parser: expat.XMLParserType | None) -> Iterator[bytes]:
         """Pass chunks through, feeding them to the well-formedness parser on the way."""
@@ -200,7 +207,7 @@ class SheetScan:
         The box is as wide as the widest of the first region's cells and of a plausible declared
         dimension, and as tall as the allowed area permits; None when no such box exists.
         """
-        cols = [col_index(c.decode("ascii")) + 1 for c in set(_FIRST_COLS.findall(region))]
+        cols = [col_index(c.decode("ascii")) + 1 for c in set(_FIRST_COLS.findall(region, 0, 1 * MiB))]  # the first megabyte
         for dimension in dimensions:
             box = _parse_range(dimension.decode("ascii"))
             if box is not None and self.inside(box) and _area(box) <= self.allowed:
@@ -209,6 +216,7 @@ class SheetScan:
         height = min(self.limits.max_rows, self.allowed // width)
         if width > self.limits.max_cols or height < 1:
             return None
+        self.width = width
         return _bad_cell_pattern(width, height)
 
     def dimension_ok(self, ref: bytes) -> bool:
@@ -247,6 +255,7 @@ class SheetScan:
     def exact(self) -> None:
         """Parse the whole part, placing each cell as a reader does; refuse at the first excess."""
         self.merged = []
+        self.width = self.last_row = self.marked = None
         grid = _Grid(self)
         parser = expat.ParserCreate()
         parser.StartDoctypeDeclHandler = self.on_doctype
