@@ -60,9 +60,9 @@ def _check(path: Path, wanted: set[str], limits: Limits) -> Report:
     report = Report(source=str(path))
     imported = bool(wanted & IMPORT_CODES) and _built_by_xlreport(path)
     if imported:
-        from ..reader.workbook import read_workbook
+        from ..reader.workbook import read_findings
 
-        _, found = read_workbook(path, limits=limits)  # the safety checks run first, inside
+        found = read_findings(path, limits=limits)  # the safety checks run first, inside
     else:
         check_workbook(path, limits)
     with open_parts(path) as parts:

@@ -13,13 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import python_calamine as calamine
 
 from ..cells import a1, col_name, parse_a1
 from ..errors import FileError
 from ..findings import Finding, Report
-from ..model.values import coerce_column, is_missing
+from ..model.values import Columns, coerce_column, is_missing
 from ..spec.template import Table
 from ..xlsx.annotate import is_findings_sheet
 from ..xlsx.marks import Marks, SheetXml
@@ -172,7 +171,7 @@ class TableReader:
 
     # -- reading values ------------------------------------------------------------------
 
-    def read(self, table: Table, located: Located) -> tuple[pd.DataFrame, list[int]]:
+    def read(self, table: Table, located: Located) -> tuple[Columns, list[int]]:
         """The typed input columns, and for each kept row its index among the raw rows."""
         positions = self._columns(table, located)
         columns, keep = _kept_columns(located)
@@ -188,7 +187,7 @@ class TableReader:
                 self.cell_finding(table, located, keep[p.position], column.key, p.code, p.message, raw[p.position], p.severity, index)
             out[column.key] = values
         self._merged(table, located)
-        return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(keep))), keep
+        return Columns(out, len(keep)), keep
 
     def _columns(self, table: Table, located: Located) -> dict[str, int]:
         by_header = {norm(h): i for i, h in enumerate(located.headers) if not is_missing(h)}
