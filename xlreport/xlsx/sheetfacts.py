@@ -18,6 +18,7 @@ from ..cells import col_index, col_name, parse_a1
 from ..fonts import column_width_to_pixels, text_width
 from .cellfacts import CELL as _CELL
 from .cellfacts import Cell, SheetFacts, Validation, has_value
+from .copied import read_formulas
 from .parts import MAIN, Book, Parts, SheetInfo, unescape
 
 FULL_SCAN_BYTES = 4 * 2**20  # sheets up to this size are read cell by cell
@@ -34,8 +35,8 @@ _STYLE_ATTR = re.compile(rb' s="([0-9]+)"')
 _LETTERS = re.compile(rb"[A-Z]{1,3}")
 _MAYBE_VALUE = re.compile(r"\s*(?:[-+.0-9]|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))", re.I)
 # Cells a rule reads besides shared strings: formulas (dynamic arrays and text results have one
-# too) and inline strings.  Error, boolean and date cells without a formula break no rule.
-_MARKERS = (re.compile(rb"<f[\s>/]"), re.compile(rb't="inlineStr"'))
+# too; see .copied) and inline strings.  Error, boolean and date cells without a formula break no rule.
+_INLINE = re.compile(rb't="inlineStr"')
 _PREFIX = re.compile(rb"<(/?)[A-Za-z_][\w.-]*:")
 
 
@@ -160,8 +161,8 @@ def _fast_starts(facts: SheetFacts, book: Book, body: bytes) -> list[int] | None
         indices = {w[2] for w in wanted}
         pattern = re.compile(rb'<c r="(' + columns + rb')[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>')
         starts += [m.start() for m in pattern.finditer(body) if m.group(3) in indices and (m.group(1), m.group(2) or b"", m.group(3)) in wanted]
-    for marker in _MARKERS:
-        starts += [body.rfind(b"<c ", 0, m.start()) for m in marker.finditer(body)]
+    starts += read_formulas(facts, body, zero_is_uncached=book.full_calc_on_load)
+    starts += [body.rfind(b"<c ", 0, m.start()) for m in _INLINE.finditer(body)]
     return starts
 
 
