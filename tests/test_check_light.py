@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -67,3 +68,22 @@ def test_checking_an_edited_report_loads_no_pandas_and_gives_the_import_findings
     checked = xlreport.check(path)
     assert [f for f in checked if f.code in codes] == [f for f in imported if f.code in codes]
     assert _probe(path)["api"] == []
+
+
+def test_each_sheet_is_inflated_once_for_the_import_checks_and_the_lint(default_report: Path, monkeypatch) -> None:
+    from collections import Counter
+
+    from xlreport.xlsx import parts
+
+    reads: Counter[str] = Counter()
+    read = zipfile.ZipFile.read
+
+    def counted(self: zipfile.ZipFile, name: str | zipfile.ZipInfo, pwd: bytes | None = None) -> bytes:
+        reads[name.filename if isinstance(name, zipfile.ZipInfo) else name] += 1
+        return read(self, name, pwd)
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", counted)
+    xlreport.check(default_report)
+    sheets = [name for name in reads if name.startswith("xl/worksheets/sheet")]
+    assert len(sheets) > 3 and all(reads[name] == 1 for name in sheets), reads
+    assert not parts._kept and not parts._keepers  # nothing kept once the check is over
