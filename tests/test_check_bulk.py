@@ -98,3 +98,46 @@ def test_copied_formulas_with_results_are_folded_into_runs(write, tmp_path: Path
         assert folded and len(facts.cells) < ROWS  # most of them in runs
     else:
         assert not folded  # openpyxl stores no results: every cell has a finding, so none is folded
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["text-columns", "a-sparse-text-column"])
+def test_the_large_sheet_road_finds_the_text_faults_a_full_read_finds(sparse: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "text.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Items")
+    sheet.set_column(2, 2, 6)  # a narrow column
+    sheet.write_row(0, 0, ["Id", "Item", "Remark", "Qty", "Code"])
+    rows = 4000  # well over the first and last rows searched in every column
+    for r in range(1, rows + 1):
+        sheet.write_number(r, 0, r)
+        sheet.write_string(r, 1, "2024-04-15" if r == 2000 else f"item {r % 50}")
+        sheet.write_string(r, 2, "A remark far too long for this narrow column" if r % 400 == 0 else "ok")
+        sheet.write_number(r, 3, r % 9)
+        if sparse and r == 2500:
+            sheet.write_string(r, 4, "7.5")  # the only text in its column: a sample of the middle rows misses it
+    book.close()
+    full = _findings(path)
+    monkeypatch.setattr(sheetfacts, "FULL_SCAN_BYTES", 0)
+    searches: list[tuple[bytes, int]] = []  # (pattern, how many bounds) of each pass over shared-string cells
+    scanner = sheetfacts.scanner
+
+    class Spy:
+        def __init__(self, pattern: bytes) -> None:
+            self.pattern, self.compiled = pattern, scanner(pattern)
+
+        def findall(self, body: bytes, *bounds: int) -> list:
+            searches.append((self.pattern, len(bounds)))
+            return self.compiled.findall(body, *bounds)
+
+        def finditer(self, body: bytes) -> object:
+            return self.compiled.finditer(body)
+
+    monkeypatch.setattr(sheetfacts, "scanner", Spy)
+    assert _findings(path) == full
+    middle = [p for p, bounds in searches if b'<c r="(B|C)' in p]
+    whole = [p for p, bounds in searches if not bounds]
+    assert middle and len(whole) == sparse  # the middle rows in their text columns only; all columns when the count shows a miss
+    where = {f[:3] for f in full}
+    assert ("date-as-text", "Items", "B2001") in where
+    assert {("text-cut", "Items", f"C{r + 1}") for r in range(400, rows + 1, 400)} <= where
+    assert (("number-as-text", "Items", "E2501") in where) == sparse
