@@ -136,22 +136,7 @@ def _fast_starts(facts: SheetFacts, book: Book, body: bytes) -> list[int] | None
         if cells is None:
             return None
         found = cells
-    scale = bound_scale(book)
-    fonts: dict[tuple[bytes, bytes], tuple[float, float, float]] = {}  # (letters, style) -> room in pixels, font size, bold factor
-    wanted: set[tuple[bytes, bytes, bytes]] = set()
-    for item in set(found):
-        letters, style_text, index_text = item
-        index = int(index_text)
-        if index in flagged:
-            wanted.add(item)
-        elif index < len(bound) and bound[index] > narrowest:
-            font = fonts.get((letters, style_text))
-            if font is None:
-                style = book.style(int(style_text or 0))
-                font = fonts[letters, style_text] = (column_width_to_pixels(facts.width(_col(letters))), style.size, 1.07 if style.bold else 1.0)
-            room, size, bold = font
-            if bound[index] > room and (bound[index] - 3.0) * size / 11.0 * bold / scale + 3.0 > room:
-                wanted.add(item)
+    wanted = _wanted(facts, book, found, flagged, bound, narrowest) if found else set()
     starts: list[int] = []
     if wanted:
         indices = {w[2] for w in wanted}
@@ -160,6 +145,31 @@ def _fast_starts(facts: SheetFacts, book: Book, body: bytes) -> list[int] | None
     starts += read_formulas(facts, body, zero_is_uncached=book.full_calc_on_load)
     starts += [body.rfind(b"<c ", 0, m.start()) for m in _INLINE.finditer(body)]
     return starts
+
+
+def _wanted(
+    facts: SheetFacts, book: Book, found: list[tuple[bytes, bytes, bytes]], flagged: set[int], bound: list[float], narrowest: float
+) -> set[tuple[bytes, bytes, bytes]]:
+    """The (column, style, string) triples a rule may flag: text that looks like a number or a date,
+    and text whose width bound, at the cell's font, exceeds its column; each (column, style) group
+    of cells tested at once."""
+    import numpy as np
+
+    groups: dict[tuple[bytes, bytes], list[bytes]] = {}
+    for letters, style_text, index_text in set(found):
+        groups.setdefault((letters, style_text), []).append(index_text)
+    bounds = np.asarray(bound + [0.0], dtype=np.float64)  # a last 0: where an index points past the strings
+    marked = np.fromiter(flagged, dtype=np.int64, count=len(flagged))
+    scale = bound_scale(book)
+    wanted: set[tuple[bytes, bytes, bytes]] = set()
+    for (letters, style_text), texts in groups.items():
+        index = np.array(texts).astype(np.int64)
+        width = bounds[np.minimum(index, len(bound))]
+        style = book.style(int(style_text or 0))
+        room, size, bold = column_width_to_pixels(facts.width(_col(letters))), style.size, 1.07 if style.bold else 1.0
+        hit = np.isin(index, marked) | ((width > narrowest) & (width > room) & ((width - 3.0) * size / 11.0 * bold / scale + 3.0 > room))
+        wanted.update((letters, style_text, texts[i]) for i in np.flatnonzero(hit).tolist())
+    return wanted
 
 
 def _shared_cells(body: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
