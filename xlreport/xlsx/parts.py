@@ -187,8 +187,11 @@ def _shared_strings(data: bytes, path: Path, part: str) -> list[str]:
     """Shared strings; the common plain ``<si><t>`` entries by regular expression, the rest as XML."""
     if b"<si>" not in data and b"<si/>" not in data:
         return _shared_strings_xml(parse_xml(data, file=path, part=part))
+    found = _SI.findall(data)
+    if b"&" not in data and not any(rich for _, _, rich in found):  # the usual table: plain text only, one comprehension
+        return [(plain or kept).decode("utf-8", "replace") for plain, kept, _ in found]
     out = []
-    for plain, kept, rich in _SI.findall(data):
+    for plain, kept, rich in found:
         if rich:
             out.append(_si_text(parse_xml(b'<si xmlns="' + MAIN[1:-1].encode() + b'">' + rich + b"</si>", file=path, part=part)))
         else:

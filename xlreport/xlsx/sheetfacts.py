@@ -278,7 +278,8 @@ def _interesting_strings(facts: SheetFacts, book: Book) -> tuple[set[int], list[
     pixels (at the workbook's largest font, bold); the sheet's narrowest column in pixels."""
     narrowest = column_width_to_pixels(min([facts.default_width, *facts.widths.values()]))
     if book.flagged is None:
-        book.flagged = {i for i, text in enumerate(book.strings) if _MAYBE_VALUE.match(text) and book.looks_like_value(text)}
+        maybe, looks = _MAYBE_VALUE.match, book.looks_like_value
+        book.flagged = {i for i, text in enumerate(book.strings) if maybe(text) and looks(text)}
     if book.bounds is None:
         book.bounds = _bounds(book.strings, bound_scale(book))
     return book.flagged, book.bounds, narrowest
