@@ -20,7 +20,6 @@ from ..errors import FileError
 from ..findings import Finding, Report
 from ..model.values import Columns, coerce_column, is_missing
 from ..spec.template import Table
-from ..xlsx.annotate import is_findings_sheet
 from ..xlsx.marks import Marks, SheetXml
 from ..xlsx.package import Package, TablePart
 from ..xlsx.safety import Limits
@@ -123,6 +122,8 @@ class TableReader:
 
     def _search(self, table: Table) -> Located | None:
         """The first row that holds every required header and at least two of the table's headers."""
+        from ..xlsx.annotate import is_findings_sheet  # here: the annotation writer is not needed to read a table found by name
+
         wanted = {norm(c.title) for c in table.inputs}
         required = {norm(c.title) for c in table.inputs if c.required}
         for sheet in self.book.sheet_names:
