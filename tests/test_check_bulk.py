@@ -141,3 +141,25 @@ def test_the_large_sheet_road_finds_the_text_faults_a_full_read_finds(sparse: bo
     assert ("date-as-text", "Items", "B2001") in where
     assert {("text-cut", "Items", f"C{r + 1}") for r in range(400, rows + 1, 400)} <= where
     assert (("number-as-text", "Items", "E2501") in where) == sparse
+
+
+def test_the_plain_patterns_for_python_3_10_match_what_the_possessive_ones_match(tmp_path: Path) -> None:
+    import re
+    import zipfile
+
+    from xlreport.xlsx.cellfacts import _POSSESSIVE
+
+    path = tmp_path / "text.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet()
+    bold = book.add_format({"bold": True})
+    for r in range(50):
+        sheet.write_row(r, 0, [f"a{r}", r, f"c{r % 7}", r / 3, "e"], bold if r % 5 == 0 else None)
+    book.close()
+    body = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    for letters in (rb"[A-Z]{1,3}+", b"A|C", b"E"):
+        possessive = sheetfacts._SHARED_CELL.replace(b"LETTERS", letters)
+        plain = _POSSESSIVE.sub(b"", possessive)
+        assert b"++" not in plain and b"?+" not in plain and b"}+" not in plain
+        found = sheetfacts.scanner(possessive).findall(body)
+        assert found and re.compile(plain).findall(body) == found
