@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from ..textfiles import write_text_atomic
 
@@ -65,6 +64,8 @@ def batch(
         for path in batch_from(from_url, split_by, sources, output_dir, template):
             click.echo(str(path))
         return
+    from rich.console import Console  # here, not at the top: every other command starts without rich
+
     from .manifest import plan_jobs  # here, not at the top: `xlreport --help` should start quickly
     from .runner import run_batch
 

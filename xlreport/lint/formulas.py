@@ -75,6 +75,10 @@ def formula_findings(facts: SheetFacts, *, uncached_zero: bool, blank_results: b
                 yield "formula-spill", cell, (
                     f"dynamic-array formula spills over {cell.f_ref}; older Excel and LibreOffice show one value or #NAME?: write one formula per cell"
                 )
+    for copies in facts.copies:  # copied formulas, each cached: only the text's findings, the same as their first cell's
+        for code, message in analysed.get(quick_shape(copies.first)) or ():
+            for cell in copies.cells():
+                yield code, cell, message
 
 
 def _static(text: str) -> Iterator[tuple[str, str]]:
@@ -105,7 +109,11 @@ def quick_shape(cell: Cell) -> str:
 
 
 def inconsistent(facts: SheetFacts) -> Iterator[tuple[Cell, str]]:
-    """Formulas whose shape differs from the formulas directly above and below, which agree."""
+    """Formulas whose shape differs from the formulas directly above and below, which agree.
+
+    The inner cells of a run of copies (``facts.copies``) are left out: each has copies of itself
+    above and below, and the run's two cells at each end are in ``facts.cells``.
+    """
     columns: dict[int, list[Cell]] = {}
     for cell in facts.cells:
         if cell.formula and cell.f_type != "array":

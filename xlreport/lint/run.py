@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..findings import CODES, Finding, Report
 from ..xlsx.cellfacts import SheetFacts
 from ..xlsx.opc import read_custom_properties
-from ..xlsx.parts import Book, Parts, open_parts
+from ..xlsx.parts import Book, Parts, keeping_parts, open_parts
 from ..xlsx.safety import Limits, check_workbook
 from ..xlsx.sheetfacts import cell_box, read_sheet
 from . import formulas, structure, values
@@ -52,7 +52,7 @@ def check(path: str | Path, *, select: Iterable[str] | None = None, ignore: Iter
     Refused or unreadable files raise :class:`~xlreport.errors.FileError` (exit code 2), as
     for an import.  ``select`` and ``ignore`` take codes or code prefixes (``formula``).
     """
-    with gc_paused():  # one pause over the import and the lint: no collection in between
+    with gc_paused(), keeping_parts(path):  # one pause over the import and the lint; each sheet inflated once for both
         return _check(Path(path), codes(select, ignore), limits or Limits())
 
 
@@ -60,9 +60,9 @@ def _check(path: Path, wanted: set[str], limits: Limits) -> Report:
     report = Report(source=str(path))
     imported = bool(wanted & IMPORT_CODES) and _built_by_xlreport(path)
     if imported:
-        from ..reader.workbook import read_workbook
+        from ..reader.workbook import read_findings
 
-        _, found = read_workbook(path, limits=limits)  # the safety checks run first, inside
+        found = read_findings(path, limits=limits)  # the safety checks run first, inside
     else:
         check_workbook(path, limits)
     with open_parts(path) as parts:

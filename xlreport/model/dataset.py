@@ -20,42 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import DataError, FileError, ValidationError
 from ..findings import Finding, Report
 from ..spec.template import Table, Template, key_path
+from .meta import Meta
 from .validate import check_table
-from .values import coerce_column, column_lists, is_missing, text_problem
+from .values import Columns, coerce_column, column_lists, is_missing
 
 SPECIAL_TABLES = ("sources", "key_figures")
-
-
-class Meta(BaseModel):
-    """What the report is: shown on the Summary sheet and in document properties."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str
-    subtitle: str = ""
-    period: str = ""
-    publisher: str = ""
-    as_of: dt.date | None = None
-    template: str | None = None
-
-    @field_validator("title", "subtitle", "period", "publisher", "template")
-    @classmethod
-    def _fits_a_cell(cls, value: str | None) -> str | None:
-        problem = None if value is None else text_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
-
-    def fields(self) -> dict[str, str]:
-        """Metadata as text, for ``{title}``-style placeholders and the metadata sheet."""
-        data = self.model_dump()
-        return {k: ("" if v is None else v.isoformat() if isinstance(v, dt.date) else str(v)) for k, v in data.items()}
 
 
 @dataclass
@@ -208,6 +182,11 @@ class Dataset:
         else:
             path = where + (f"[{index}]" if index is not None else "") + (f".{column}" if column else "")
         return Finding("error", code, message, table=table, field=column, path=path or None)
+
+
+def frame_of(table: Columns) -> pd.DataFrame:
+    """A typed table's columns as the Dataset holds them: one object column per key."""
+    return pd.DataFrame(table, dtype=object, index=pd.RangeIndex(table.rows))
 
 
 def _without_empty_rows(frame: pd.DataFrame, columns: dict[str, list[Any]]) -> pd.DataFrame:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 AGGREGATES: dict[str, str] = {"sum": "SUM", "average": "AVERAGE", "min": "MIN", "max": "MAX", "count": "COUNT"}
 _BINOPS: dict[type, tuple[str, Callable[[object, object], object]]] = {
@@ -149,6 +148,8 @@ def _floats(values: Sequence[Any]) -> np.ndarray:
     try:
         return np.array([np.nan if v is None else v for v in values], dtype="float64")
     except (TypeError, ValueError):
+        import pandas as pd  # the rare mixed column (text among numbers): pandas' parser, as before
+
         return np.asarray(pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce"), dtype="float64")
 
 

@@ -18,17 +18,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from ..errors import DataError
 from ..findings import Finding, Report
 from ..spec.checks import Check, Num, Op, Ref, Sum, find_table, key_value, parse, parse_column
 from ..spec.template import Table, Template
 from .derive import derive
-from .values import column_lists
+from .values import column_lists, height
 
 if TYPE_CHECKING:
     from .dataset import Dataset
+    from .values import TableData
 
 # (dataset table, row index, column key) -> (sheet, A1 cell), or None where the value has no cell
 CellNamer = Callable[[str, int, str], "tuple[str, str] | None"]
@@ -59,8 +58,11 @@ def check_dataset(dataset: Dataset, template: Template) -> Report:
     return report
 
 
-def check_rules(template: Template, typed: Mapping[str, pd.DataFrame], name_cell: CellNamer | None = None) -> list[Finding]:
-    """A finding per violated rule (``check-failed``) and per rule skipped over a gap (``check-skipped``)."""
+def check_rules(template: Template, typed: Mapping[str, TableData], name_cell: CellNamer | None = None) -> list[Finding]:
+    """A finding per violated rule (``check-failed``) and per rule skipped over a gap (``check-skipped``).
+
+    ``typed``: each table as a frame or as its columns.
+    """
     if not template.checks:
         return []
     tables = {t.data: t for _, t in template.tables()}
@@ -80,7 +82,7 @@ def number(value: float) -> str:
 
 
 class _Evaluator:
-    def __init__(self, tables: Mapping[str, Table], typed: Mapping[str, pd.DataFrame], name_cell: CellNamer | None) -> None:
+    def __init__(self, tables: Mapping[str, Table], typed: Mapping[str, TableData], name_cell: CellNamer | None) -> None:
         self.tables = tables
         self.typed = typed
         self.name_cell = name_cell
@@ -96,10 +98,10 @@ class _Evaluator:
 
     def columns(self, table: Table) -> dict[str, list[Any]]:
         if table.data not in self._columns:
-            frame = self.typed.get(table.data, pd.DataFrame())
-            columns = column_lists(frame)
-            columns = {**{c.key: [None] * len(frame) for c in table.columns}, **columns}  # derived ones too: an empty table derives none
-            if table.derived and len(frame):
+            frame = self.typed.get(table.data, {})
+            columns, rows = column_lists(frame), height(frame)
+            columns = {**{c.key: [None] * rows for c in table.columns}, **columns}  # derived ones too: an empty table derives none
+            if table.derived and rows:
                 columns.update(derive(table, frame, columns))
             self._columns[table.data] = columns
         return self._columns[table.data]

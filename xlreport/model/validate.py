@@ -7,11 +7,13 @@ importer (which places them at cells).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..spec.template import Table
 from .values import Problem, column_lists, duplicate_keys, rule_problems
+
+if TYPE_CHECKING:
+    from .values import TableData
 
 
 def unique_keys(spec: Table) -> list[list[str]]:
@@ -20,17 +22,17 @@ def unique_keys(spec: Table) -> list[list[str]]:
     return keys + [[c.key] for c in spec.columns if c.unique and [c.key] not in keys]
 
 
-def lookup_values(column_lookup: str, typed: Mapping[str, pd.DataFrame]) -> set[str] | None:
+def lookup_values(column_lookup: str, typed: Mapping[str, TableData]) -> set[str] | None:
     """The values a ``lookup: table.column`` rule accepts, or None when that table is absent."""
     target, _, field = column_lookup.partition(".")
-    frame = typed.get(target)
-    if frame is None or field not in frame:
+    table = typed.get(target)
+    if table is None or field not in table:
         return None
-    return {v for v in frame[field].tolist() if v is not None}
+    return {v for v in table[field] if v is not None}
 
 
-def check_table(spec: Table, frame: pd.DataFrame, typed: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, Problem]]:
-    """Every rule problem of one typed table, as ``(column key, problem)``."""
+def check_table(spec: Table, frame: TableData, typed: Mapping[str, TableData]) -> Iterator[tuple[str, Problem]]:
+    """Every rule problem of one typed table (a frame, or its columns), as ``(column key, problem)``."""
     columns = column_lists(frame)
     for column in spec.inputs:
         lookup = lookup_values(column.lookup, typed) if column.lookup else None

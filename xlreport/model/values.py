@@ -11,13 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Sequence
-from typing import Any, NamedTuple
-
-import pandas as pd
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..findings import Severity
 from ..spec.template import Column
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import pandas as pd
+
+    # A typed table: a DataFrame (a Dataset's), or its columns as lists by key (the importer's until
+    # it makes the Dataset: ``xlreport check`` never makes one, and so never loads pandas).
+    TableData: TypeAlias = pd.DataFrame | Mapping[str, Sequence[Any]]
 
 MAX_TEXT = 32_767
 MAX_INT = 10**15  # Excel keeps 15 significant digits
@@ -63,18 +71,39 @@ def is_missing(value: Any) -> bool:
         return math.isnan(value)
     if isinstance(value, str):
         return not value.strip()
-    return value is pd.NA or value is pd.NaT
+    pd = sys.modules.get("pandas")  # pandas' missing values exist only once pandas is loaded
+    return pd is not None and (value is pd.NA or value is pd.NaT)
 
 
-def column_lists(frame: pd.DataFrame) -> dict[str, list[Any]]:
-    """A frame's columns as Python lists, by name; typed (all-object) frames in one numpy call.
+def column_lists(frame: TableData) -> dict[str, list[Any]]:
+    """A table's columns as Python lists, by name; typed (all-object) frames in one numpy call.
 
     Report tables are small and read often (writer, derived values, hash), where pandas' per-column
-    access costs more than the values themselves.
+    access costs more than the values themselves.  Columns given as a mapping come back as they are.
     """
+    if isinstance(frame, Mapping):
+        return {str(k): v if isinstance(v, list) else list(v) for k, v in frame.items()}
     if len(frame.columns) and all(dtype.kind == "O" for dtype in frame.dtypes):
         return dict(zip(map(str, frame.columns), frame.to_numpy(dtype=object).T.tolist(), strict=True))
     return {str(c): frame[c].tolist() for c in frame.columns}
+
+
+class Columns(dict[str, list[Any]]):
+    """A typed table as lists by column key, each ``rows`` long: how the importer holds a table
+    until it makes the Dataset (``xlreport check`` never makes one, and so never loads pandas)."""
+
+    def __init__(self, columns: Mapping[str, list[Any]], rows: int) -> None:
+        super().__init__(columns)
+        self.rows = rows  # also for a table without input columns (derived columns alone)
+
+
+def height(table: TableData) -> int:
+    """A table's number of rows, whether a frame or its columns."""
+    if isinstance(table, Columns):
+        return table.rows
+    if isinstance(table, Mapping):
+        return len(next(iter(table.values()), ()))
+    return len(table)
 
 
 def text_problem(text: str) -> str | None:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from ..cells import a1, col_name
 from ..findings import Finding
 from ..model.derive import derive
-from ..model.values import is_missing
+from ..model.values import Columns, is_missing
 from ..spec.template import Table
 from ..xlsx.marks import Marks
 from .located import Located
@@ -44,7 +42,7 @@ def check_inputs(reader: TableReader, table: Table, located: Located, marks: Mar
                                 "type the value, or open and save the file in Excel or LibreOffice", None, "error", index)
 
 
-def check_derived(reader: TableReader, table: Table, located: Located, rows: list[int], frame: pd.DataFrame, marks: Marks) -> None:
+def check_derived(reader: TableReader, table: Table, located: Located, rows: list[int], frame: Columns, marks: Marks) -> None:
     """Derived cells should hold their formula with the value the inputs give."""
     if not table.derived:
         return

@@ -16,7 +16,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import UsageError
 from ..findings import Finding, Report
-from ..model.dataset import Meta
+from ..model.meta import Meta
 from ..spec.loader import available, load_template
 from ..spec.template import Template
 from ..xlsx import contract

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import pandas as pd
 import python_calamine as calamine
 
 from ..cells import a1, col_name, parse_a1
 from ..errors import FileError
 from ..findings import Finding, Report
-from ..model.values import coerce_column, is_missing
+from ..model.values import Columns, coerce_column, is_missing
 from ..spec.template import Table
-from ..xlsx.annotate import is_findings_sheet
 from ..xlsx.marks import Marks, ScannedSheet
 from ..xlsx.package import Package, TablePart
 from ..xlsx.safety import Limits, SheetFacts
@@ -194,6 +192,8 @@ class TableReader:
 
     def _search(self, table: Table) -> Located | None:
         """The first row that holds every required header and at least two of the table's headers."""
+        from ..xlsx.annotate import is_findings_sheet  # here: the annotation writer is not needed to read a table found by name
+
         wanted = {norm(c.title) for c in table.inputs}
         required = {norm(c.title) for c in table.inputs if c.required}
         for sheet in self.book.sheet_names:
@@ -242,7 +242,7 @@ class TableReader:
 
     # -- reading values ------------------------------------------------------------------
 
-    def read(self, table: Table, located: Located) -> tuple[pd.DataFrame, list[int]]:
+    def read(self, table: Table, located: Located) -> tuple[Columns, list[int]]:
         """The typed input columns, and for each kept row its index among the raw rows."""
         positions = self._columns(table, located)
         columns, keep = _kept_columns(located)
@@ -264,7 +264,7 @@ class TableReader:
                 self.cell_finding(table, located, keep[p.position], column.key, p.code, p.message, raw[p.position], p.severity, index)
             out[column.key] = values
         self._merged(table, located)
-        return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(keep))), keep
+        return Columns(out, len(keep)), keep
 
     def _columns(self, table: Table, located: Located) -> dict[str, int]:
         by_header = {norm(h): i for i, h in enumerate(located.headers) if not is_missing(h)}

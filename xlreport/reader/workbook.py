@@ -11,17 +11,18 @@ recomputed from the inputs in Python.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import python_calamine as calamine
 
 from .._gc import gc_paused
 from ..cells import a1
 from ..errors import FileError
 from ..findings import Finding, Report
-from ..model.dataset import Dataset
+from ..model.meta import Meta
 from ..model.rules import CellNamer, check_rules
 from ..model.validate import check_table
+from ..model.values import Columns
 from ..spec.template import Template
 from ..xlsx.contract import META_SHEET
 from ..xlsx.package import Package, read_package
@@ -31,7 +32,10 @@ from .located import Located
 from .metadata import Metadata, choose_template, parse_metadata, read_meta
 from .tables import ColumnReads, TableReader, sheet_cells
 
-__all__ = ["read_template", "read_workbook", "read_workbook_and_template", "recorded_hash"]
+if TYPE_CHECKING:
+    from ..model.dataset import Dataset
+
+__all__ = ["read_findings", "read_template", "read_workbook", "read_workbook_and_template", "recorded_hash"]
 
 
 def read_workbook(
@@ -51,11 +55,21 @@ def read_workbook_and_template(
     path: str | Path, template: str | Path | Template | None = None, *, limits: Limits | None = None
 ) -> tuple[Dataset, Report, Template]:
     """:func:`read_workbook`, and the template it read with (for a diff, without reading the file again)."""
+    from ..model.dataset import Dataset, frame_of  # pandas: loaded only where a Dataset is made
+
     with gc_paused():
-        return _read(Path(path), template, limits or Limits())
+        typed, report, spec, meta = _read(Path(path), template, limits or Limits())
+        return Dataset(meta, {name: frame_of(columns) for name, columns in typed.items()}, Path(path)), report, spec
 
 
-def _read(path: Path, template: str | Path | Template | None, limits: Limits) -> tuple[Dataset, Report, Template]:
+def read_findings(path: str | Path, *, limits: Limits | None = None) -> Report:
+    """The findings of :func:`read_workbook` alone, for ``xlreport check``: no Dataset is made, so
+    pandas is never loaded (the tables stay lists of values)."""
+    with gc_paused():
+        return _read(Path(path), None, limits or Limits())[1]
+
+
+def _read(path: Path, template: str | Path | Template | None, limits: Limits) -> tuple[dict[str, Columns], Report, Template, Meta]:
     scanned = scan_workbook(path, limits)
     package = read_package(path)
     ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
@@ -67,7 +81,7 @@ def _read(path: Path, template: str | Path | Template | None, limits: Limits) ->
 
 def _read_checked(
     path: Path, template: str | Path | Template | None, limits: Limits, scanned: dict[str, SheetFacts], package: Package, ahead: ColumnReads
-) -> tuple[Dataset, Report, Template]:
+) -> tuple[dict[str, Columns], Report, Template, Meta]:
     book = _open(path)
     metadata = _metadata(book, package)
     report = Report(source=str(path))
@@ -76,13 +90,13 @@ def _read_checked(
     if metadata.known and recorded and recorded != spec.version:
         report.add(Finding("warning", "template-version", f"built with {spec.name} {recorded}, read with {spec.version}"))
     reader = TableReader(book, package, metadata, report, limits, scanned, ahead)
-    typed: dict[str, pd.DataFrame] = {}
+    typed: dict[str, Columns] = {}
     placed: dict[str, tuple[Located, list[int]]] = {}
     for _, table in spec.tables():
         located = reader.locate(table)
         if located is None:
             report.add(Finding("error", "missing-table", f"table {table.name!r} was not found; restore it or its header row", table=table.name))
-            typed[table.data] = pd.DataFrame({c.key: [] for c in table.inputs}, dtype=object)
+            typed[table.data] = Columns({c.key: [] for c in table.inputs}, 0)
             continue
         typed[table.data], rows = reader.read(table, located)
         placed[table.data] = (located, rows)
@@ -90,14 +104,13 @@ def _read_checked(
         if table.data in placed:
             located, rows = placed[table.data]
             for key, p in check_table(table, typed[table.data], typed):
-                reader.cell_finding(table, located, rows[p.position], key, p.code, p.message, typed[table.data][key].iloc[p.position], p.severity)
+                reader.cell_finding(table, located, rows[p.position], key, p.code, p.message, typed[table.data][key][p.position], p.severity)
             marks = reader.marks(located.sheet)
             check_inputs(reader, table, located, marks)
             check_derived(reader, table, located, rows, typed[table.data], marks)
             check_totals(reader, table, located, marks, lambda r, c, s=located.sheet: reader.value_at(s, r, c))
     report.extend(check_rules(spec, typed, _cell_namer(spec, placed, reader.positions)))
-    meta = read_meta(metadata, path, report)
-    return Dataset(meta, typed, path), report, spec
+    return typed, report, spec, read_meta(metadata, path, report)
 
 
 def read_template(path: str | Path, *, limits: Limits | None = None) -> Template:

@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element
 
 from ..errors import FileError
 from .opc import local, open_package
-from .safety.inflate import inflate
+from .parts import read_member
 
 _FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*<f[\s>/]')
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*\bt="e"')
@@ -52,7 +52,7 @@ class Package:
             return b""
         with open_package(self.path) as package:
             info = package.member(part)
-            return inflate(package.zf, info) if info is not None else b""
+            return read_member(self.path, package.zf, info) if info is not None else b""
 
 
 def read_package(path: Path) -> Package:

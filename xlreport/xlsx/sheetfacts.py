@@ -17,7 +17,8 @@ from xml.etree.ElementTree import Element
 from ..cells import col_index, col_name, parse_a1
 from ..fonts import column_width_to_pixels, text_width
 from .cellfacts import CELL as _CELL
-from .cellfacts import Cell, SheetFacts, Validation, has_value
+from .cellfacts import Cell, SheetFacts, Validation, has_value, scanner
+from .copied import read_formulas
 from .parts import MAIN, Book, Parts, SheetInfo, unescape
 
 FULL_SCAN_BYTES = 4 * 2**20  # sheets up to this size are read cell by cell
@@ -29,16 +30,17 @@ _SIMPLE_FORMULA = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")
 _SHARED_FOLLOWER = re.compile(
     rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-z]+)")?><f t="shared" si="([0-9]+)"/>(?:<v>([^<]*)</v>|<v ?/>)?</c>'
 )
-_SHARED_INDEX = re.compile(rb't="s"><v>([0-9]+)</v>')
-_SHARED_CELL = re.compile(rb'<c r="([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>')
+_EDGE_BYTES = 1 << 16  # the first and last rows of a large sheet, searched in every column
+_SAMPLES = 64
+_SHARED_CELL = rb'<c r="(LETTERS)[0-9]++"(?: s="([0-9]++)")?+ t="s"><v>([0-9]++)</v>'  # LETTERS: which columns
 _HIDDEN_ROW = re.compile(rb'<row [^>]*?r="([0-9]+)"[^>]*?hidden="(?:1|true)"[^>]*>(.*?)</row>', re.S)
 _SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData(?:\s[^>/]*)?(/?)>")
 _STYLE_ATTR = re.compile(rb' s="([0-9]+)"')
 _LETTERS = re.compile(rb"[A-Z]{1,3}")
 _MAYBE_VALUE = re.compile(r"\s*(?:[-+.0-9]|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))", re.I)
 # Cells a rule reads besides shared strings: formulas (dynamic arrays and text results have one
-# too) and inline strings.  Error, boolean and date cells without a formula break no rule.
-_MARKERS = (re.compile(rb"<f[\s>/]"), re.compile(rb't="inlineStr"'))
+# too; see .copied) and inline strings.  Error, boolean and date cells without a formula break no rule.
+_INLINE = re.compile(rb't="inlineStr"')
 _PREFIX = re.compile(rb"<(/?)[A-Za-z_][\w.-]*:")
 
 
@@ -134,42 +136,78 @@ def _scan(facts: SheetFacts, book: Book, body: bytes, *, full: bool) -> None:
 def _fast_starts(facts: SheetFacts, book: Book, body: bytes) -> list[int] | None:
     """Where the cells worth a look start, without visiting every cell; None when the sheet's
     cells are not written in the usual attribute order (then every cell is read)."""
-    used = _SHARED_INDEX.findall(body)
-    if len(used) != body.count(b't="s"'):
-        return None
     flagged, bound, narrowest = _interesting_strings(facts, book)
-    distinct = {int(i) for i in set(used)}
-    widest = max((bound[i] for i in distinct if i < len(bound)), default=0.0)
-    if not distinct & flagged and widest <= narrowest:
-        found: list[tuple[bytes, bytes, bytes]] = []  # no shared string can break a rule here
-    elif distinct & flagged:
-        found = _SHARED_CELL.findall(body)
-    else:  # only columns narrower than the widest string can cut one: skip the others' cells
-        wide = sorted(_letters(c) for c, w in facts.widths.items() if column_width_to_pixels(w) >= widest)
-        skip = rb"(?!(?:" + b"|".join(wide) + rb")[0-9])" if wide else b""
-        found = re.compile(rb'<c r="' + skip + rb'([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>').findall(body)
-    room: dict[bytes, float] = {}
-    wanted: set[tuple[bytes, bytes, bytes]] = set()
-    for letters, style_text, index_text in set(found):
-        index = int(index_text)
-        if index in flagged:
-            wanted.add((letters, style_text, index_text))
-        elif index < len(bound) and bound[index] > narrowest:
-            if letters not in room:
-                room[letters] = column_width_to_pixels(facts.width(_col(letters)))
-            if bound[index] > room[letters]:
-                font = book.style(int(style_text or 0))
-                if (bound[index] - 3.0) * font.size / 11.0 * (1.07 if font.bold else 1.0) / bound_scale(book) + 3.0 > room[letters]:
-                    wanted.add((letters, style_text, index_text))
+    found: list[tuple[bytes, bytes, bytes]] = []  # stays empty when no shared string of the workbook can break a rule here
+    if flagged or max(bound, default=0.0) > narrowest:
+        cells = _shared_cells(body)
+        if cells is None:
+            return None
+        found = cells
+    wanted = _wanted(facts, book, found, flagged, bound, narrowest) if found else set()
     starts: list[int] = []
     if wanted:
-        columns = b"|".join(sorted({w[0] for w in wanted}))
         indices = {w[2] for w in wanted}
-        pattern = re.compile(rb'<c r="(' + columns + rb')[0-9]+"(?: s="([0-9]+)")? t="s"><v>([0-9]+)</v>')
+        pattern = scanner(_SHARED_CELL.replace(b"LETTERS", b"|".join(sorted({w[0] for w in wanted}))))
         starts += [m.start() for m in pattern.finditer(body) if m.group(3) in indices and (m.group(1), m.group(2) or b"", m.group(3)) in wanted]
-    for marker in _MARKERS:
-        starts += [body.rfind(b"<c ", 0, m.start()) for m in marker.finditer(body)]
+    starts += read_formulas(facts, body, zero_is_uncached=book.full_calc_on_load)
+    starts += [body.rfind(b"<c ", 0, m.start()) for m in _INLINE.finditer(body)]
     return starts
+
+
+def _wanted(
+    facts: SheetFacts, book: Book, found: list[tuple[bytes, bytes, bytes]], flagged: set[int], bound: list[float], narrowest: float
+) -> set[tuple[bytes, bytes, bytes]]:
+    """The (column, style, string) triples a rule may flag: text that looks like a number or a date,
+    and text whose width bound, at the cell's font, exceeds its column; each (column, style) group
+    of cells tested at once."""
+    import numpy as np
+
+    groups: dict[tuple[bytes, bytes], list[bytes]] = {}
+    for letters, style_text, index_text in set(found):
+        groups.setdefault((letters, style_text), []).append(index_text)
+    bounds = np.asarray(bound + [0.0], dtype=np.float64)  # a last 0: where an index points past the strings
+    marked = np.fromiter(flagged, dtype=np.int64, count=len(flagged))
+    scale = bound_scale(book)
+    wanted: set[tuple[bytes, bytes, bytes]] = set()
+    for (letters, style_text), texts in groups.items():
+        index = np.array(texts).astype(np.int64)
+        width = bounds[np.minimum(index, len(bound))]
+        style = book.style(int(style_text or 0))
+        room, size, bold = column_width_to_pixels(facts.width(_col(letters))), style.size, 1.07 if style.bold else 1.0
+        hit = np.isin(index, marked) | ((width > narrowest) & (width > room) & ((width - 3.0) * size / 11.0 * bold / scale + 3.0 > room))
+        wanted.update((letters, style_text, texts[i]) for i in np.flatnonzero(hit).tolist())
+    return wanted
+
+
+def _shared_cells(body: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
+    """(column letters, style, string index) of every shared-string cell; None when some cell is
+    not written in the usual attribute order.
+
+    The first and last rows (titles, headers, totals) are searched in every column, the rows in
+    between only in the columns that a sample of their string cells shows (a table's text
+    columns): a third less work on a large sheet.  A column the sample missed shows in the count,
+    and then every column is searched.
+    """
+    total = body.count(b't="s"')
+    if not total:
+        return []
+    any_column = scanner(_SHARED_CELL.replace(b"LETTERS", rb"[A-Z]{1,3}+"))
+    head = body.find(b"<row ", _EDGE_BYTES)
+    tail = body.rfind(b"<row ", 0, len(body) - _EDGE_BYTES)
+    letters: set[bytes] = set()
+    if 0 < head < tail:
+        for k in range(_SAMPLES):
+            at = body.find(b't="s"', head + k * (tail - head) // _SAMPLES, tail)
+            found = _LETTERS.match(body, body.rfind(b'<c r="', 0, at) + 6) if at >= 0 else None
+            if found is not None:
+                letters.add(found.group())
+    if letters:
+        middle = scanner(_SHARED_CELL.replace(b"LETTERS", b"|".join(sorted(letters))))
+        cells = any_column.findall(body, 0, head) + middle.findall(body, head, tail) + any_column.findall(body, tail)
+        if len(cells) == total:
+            return cells
+    cells = any_column.findall(body)
+    return cells if len(cells) == total else None
 
 
 def _add_formula(facts: SheetFacts, m: re.Match[bytes], masters: dict[str, tuple[str, int, int]] | None = None) -> None:
@@ -257,7 +295,8 @@ def _interesting_strings(facts: SheetFacts, book: Book) -> tuple[set[int], list[
     pixels (at the workbook's largest font, bold); the sheet's narrowest column in pixels."""
     narrowest = column_width_to_pixels(min([facts.default_width, *facts.widths.values()]))
     if book.flagged is None:
-        book.flagged = {i for i, text in enumerate(book.strings) if _MAYBE_VALUE.match(text) and book.looks_like_value(text)}
+        maybe, looks = _MAYBE_VALUE.match, book.looks_like_value
+        book.flagged = {i for i, text in enumerate(book.strings) if maybe(text) and looks(text)}
     if book.bounds is None:
         book.bounds = _bounds(book.strings, bound_scale(book))
     return book.flagged, book.bounds, narrowest

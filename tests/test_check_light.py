@@ -1,0 +1,89 @@
+"""`xlreport check` of an xlreport workbook adds the import's findings without making a Dataset.
+
+The import's checks run on the tables as lists of values; pandas (and pyarrow, openpyxl) is
+loaded only where a Dataset is made, so checking a report-sized workbook never loads it.  The
+findings must be exactly the import's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+
+import xlreport
+from xlreport.reader.workbook import read_findings, read_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("pandas", "pyarrow", "openpyxl")
+
+_PROBE = """
+import json, sys
+import xlreport
+from xlreport.cli import main
+
+report = xlreport.check(sys.argv[1])
+api = sorted(m for m in {heavy!r} if m in sys.modules)
+try:
+    main(["check", sys.argv[1]], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps({{"api": api, "command": sorted(m for m in {heavy!r} if m in sys.modules), "codes": sorted({{f.code for f in report}})}}))
+"""
+
+
+def _probe(path: Path) -> dict[str, list[str]]:
+    """Check ``path`` in a fresh interpreter (the API, then the command) and say which heavy modules got loaded."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(heavy=HEAVY), str(path)], capture_output=True, text=True, check=True, cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_checking_the_default_report_loads_no_pandas(default_report: Path) -> None:
+    probed = _probe(default_report)
+    assert probed["api"] == [] and probed["command"] == []
+    assert set(probed["codes"]) == {f.code for f in xlreport.check(default_report)}  # the same findings as in this process
+
+
+def test_checking_an_edited_report_loads_no_pandas_and_gives_the_import_findings(default_report: Path, tmp_path: Path) -> None:
+    book = openpyxl.load_workbook(default_report)  # openpyxl drops every cached formula value, too
+    sheet = book["Destinations"]
+    sheet["C4"] = "lots"  # text in a number column
+    sheet["C5"] = -5  # below the column's minimum
+    sheet["B6"] = None  # a required country gone
+    sheet["A9"] = 9  # a row typed below the totals
+    path = tmp_path / "edited.xlsx"
+    book.save(path)
+
+    _, imported = read_workbook(path)
+    codes = {f.code for f in imported}
+    assert {"type-error", "out-of-range", "required"} <= codes
+    assert read_findings(path).to_dict() == imported.to_dict()
+    checked = xlreport.check(path)
+    assert [f for f in checked if f.code in codes] == [f for f in imported if f.code in codes]
+    assert _probe(path)["api"] == []
+
+
+def test_each_sheet_is_inflated_once_for_the_import_checks_and_the_lint(default_report: Path, monkeypatch) -> None:
+    from collections import Counter
+
+    from xlreport.xlsx import parts
+
+    reads: Counter[str] = Counter()
+    inflate = parts._inflate  # where the package reader and the lint inflate a member (the safety scan streams its own pass)
+
+    def counted(zf: zipfile.ZipFile, name: str | zipfile.ZipInfo) -> bytes:
+        reads[name.filename if isinstance(name, zipfile.ZipInfo) else name] += 1
+        return inflate(zf, name)
+
+    monkeypatch.setattr(parts, "_inflate", counted)
+    xlreport.check(default_report)
+    sheets = [name for name in reads if name.startswith("xl/worksheets/sheet")]
+    assert len(sheets) > 3 and all(reads[name] == 1 for name in sheets), reads
+    assert not parts._kept and not parts._keepers  # nothing kept once the check is over
