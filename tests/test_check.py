@@ -124,6 +124,19 @@ def test_the_clean_xlreport_workbook_is_clean_as_built(clean_report: Path) -> No
     assert found(clean_report) == []
 
 
+def test_the_default_report_is_clean_and_its_hidden_id_column_is_not_hidden_data(default_report: Path, tmp_path: Path) -> None:
+    # The Summary hides its ID column (the template says so; the import reads it): nothing to report.
+    assert found(default_report) == []
+    import openpyxl
+
+    book = openpyxl.load_workbook(default_report)
+    sheet = book["Summary"]
+    hidden = next(letter for letter, dim in sheet.column_dimensions.items() if dim.hidden)
+    sheet[f"{hidden}40"] = "stray"  # the same hidden column, far below the table: hidden data again
+    book.save(tmp_path / "stray.xlsx")
+    assert ("hidden-data", "Summary", f"{hidden}40") in found(tmp_path / "stray.xlsx")
+
+
 def test_findings_say_the_fix(corpus: Path) -> None:
     (finding,) = xlreport.check(corpus / "xw-prefix.xlsx")
     assert finding.severity == "error"

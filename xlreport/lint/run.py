@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from .._gc import gc_paused
@@ -60,20 +60,25 @@ def _check(path: Path, wanted: set[str], limits: Limits) -> Report:
     report = Report(source=str(path))
     imported = bool(wanted & IMPORT_CODES) and _built_by_xlreport(path)
     if imported:
-        from ..reader.workbook import read_findings
+        from ..reader.workbook import read_findings_and_hidden
 
-        found = read_findings(path, limits=limits)  # the safety checks run first, inside
+        found, declared = read_findings_and_hidden(path, limits=limits)  # the safety checks run first, inside
     else:
         check_workbook(path, limits)
     with open_parts(path) as parts:
         book = parts.book()
         book.looks_like_value = values.looks_like_value
-        report.extend(lint(parts, book, wanted, validations=not imported))
+        report.extend(lint(parts, book, wanted, validations=not imported, declared_hidden=declared if imported else set()))
     if imported:
         taken = {(f.code, f.sheet, f.cell) for f in found}
         report.findings = [f for f in report.findings if (_SAME_AS_IMPORT.get(f.code), f.sheet, f.cell) not in taken]
         report.extend(f for f in found if f.code in wanted or f.code not in RULES and f.code not in IMPORT_CODES)
     return report
+
+
+def _declared(hidden: Collection[tuple[str, int, int, int]], sheet: str) -> dict[int, tuple[int, int]]:
+    """Column -> (first row, last row) of the sheet's columns that the workbook's template hides."""
+    return {col: (top, bottom) for name, col, top, bottom in hidden if name == sheet}
 
 
 def _built_by_xlreport(path: Path) -> bool:
@@ -82,8 +87,15 @@ def _built_by_xlreport(path: Path) -> bool:
     return "xlreport.template" in (read_custom_properties(path, _PEEK_BYTES) or {})
 
 
-def lint(parts: Parts, book: Book, wanted: set[str], *, validations: bool = True) -> list[Finding]:
-    """The lint findings of an open, already checked package."""
+def lint(
+    parts: Parts, book: Book, wanted: set[str], *, validations: bool = True, declared_hidden: Collection[tuple[str, int, int, int]] = ()
+) -> list[Finding]:
+    """The lint findings of an open, already checked package.
+
+    ``declared_hidden``: ``(sheet, column, first row, last row)`` of columns the workbook's own
+    template hides (an xlreport report's ID column); their cells are data the import reads, not
+    hidden data.
+    """
     out: list[Finding] = []
     ours = bool(book.custom.get("xlreport.template"))
     run_validation = validations and "validation-bypassed" in wanted
@@ -111,7 +123,7 @@ def lint(parts: Parts, book: Book, wanted: set[str], *, validations: bool = True
                 add("formula-inconsistent", name, cell.row, cell.col, message, "=" + cell.shown)
         for code, cell, message in values.text_findings(facts, book, trust_text_format=ours):
             add(code, name, cell.row, cell.col, message, cell.value)
-        for row, col, message in values.hidden_findings(facts, ours and name in _OWN_SHEETS):
+        for row, col, message in values.hidden_findings(facts, ours and name in _OWN_SHEETS, _declared(declared_hidden, name)):
             add("hidden-data", name, row, col, message)
         for code, row, col, message in structure.table_findings(facts, book):
             add(code, name, row, col, message)

@@ -119,7 +119,9 @@ def _width(text: str, size: float, bold: bool, font: str) -> float:
     return max(text_width(line, size=size, bold=bold, font=font) for line in text.split("\n"))
 
 
-def hidden_findings(facts: SheetFacts, xlreport_sheet: bool) -> Iterator[tuple[int, int, str]]:
+def hidden_findings(facts: SheetFacts, xlreport_sheet: bool, declared: dict[int, tuple[int, int]] | None = None) -> Iterator[tuple[int, int, str]]:
+    """Values out of sight: the first in each hidden row or column. ``declared``: column -> (first
+    row, last row) the template hides on purpose; a value there is data, one above or below it is not."""
     if facts.info.state != "visible":
         if not xlreport_sheet:
             first = facts.first_value
@@ -128,6 +130,11 @@ def hidden_findings(facts: SheetFacts, xlreport_sheet: bool) -> Iterator[tuple[i
         return
     rows = {r for r, _ in facts.hidden_values if r in set(facts.hidden_rows)}
     for r, c in facts.hidden_values:
+        if declared and c in declared and r not in rows:
+            top, bottom = declared[c]
+            r = r if r < top else facts.hidden_last.get(c, -1)  # the first value is the template's: look at the last
+            if top <= r <= bottom or r < 0:
+                continue
         what = f"hidden row {r + 1}" if r in rows else f"hidden column {a1(r, c).rstrip('0123456789')}"
         yield r, c, f"{what} holds values; delete them or unhide it"
 

@@ -35,7 +35,7 @@ from .tables import ColumnReads, TableReader, sheet_cells
 if TYPE_CHECKING:
     from ..model.dataset import Dataset
 
-__all__ = ["read_findings", "read_template", "read_workbook", "read_workbook_and_template", "recorded_hash"]
+__all__ = ["read_findings", "read_findings_and_hidden", "read_template", "read_workbook", "read_workbook_and_template", "recorded_hash"]
 
 
 def read_workbook(
@@ -65,22 +65,34 @@ def read_workbook_and_template(
 def read_findings(path: str | Path, *, limits: Limits | None = None) -> Report:
     """The findings of :func:`read_workbook` alone, for ``xlreport check``: no Dataset is made, so
     pandas is never loaded (the tables stay lists of values)."""
+    return read_findings_and_hidden(path, limits=limits)[0]
+
+
+def read_findings_and_hidden(path: str | Path, *, limits: Limits | None = None) -> tuple[Report, set[tuple[str, int, int, int]]]:
+    """:func:`read_findings`, and where the template's own hidden columns were found: ``(sheet,
+    column, first row, last row)``, 0-based, header to last data row (the lint's hidden-data rule
+    leaves those cells alone: the template hides them, the import reads them)."""
+    hidden: set[tuple[str, int, int, int]] = set()
     with gc_paused():
-        return _read(Path(path), None, limits or Limits())[1]
+        report = _read(Path(path), None, limits or Limits(), hidden)[1]
+    return report, hidden
 
 
-def _read(path: Path, template: str | Path | Template | None, limits: Limits) -> tuple[dict[str, Columns], Report, Template, Meta]:
+def _read(
+    path: Path, template: str | Path | Template | None, limits: Limits, hidden: set[tuple[str, int, int, int]] | None = None
+) -> tuple[dict[str, Columns], Report, Template, Meta]:
     scanned = scan_workbook(path, limits)
     package = read_package(path)
     ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
     try:
-        return _read_checked(path, template, limits, scanned, package, ahead)
+        return _read_checked(path, template, limits, scanned, package, ahead, hidden)
     finally:
         ahead.close()
 
 
 def _read_checked(
-    path: Path, template: str | Path | Template | None, limits: Limits, scanned: dict[str, SheetFacts], package: Package, ahead: ColumnReads
+    path: Path, template: str | Path | Template | None, limits: Limits, scanned: dict[str, SheetFacts], package: Package, ahead: ColumnReads,
+    hidden: set[tuple[str, int, int, int]] | None = None,
 ) -> tuple[dict[str, Columns], Report, Template, Meta]:
     book = _open(path)
     metadata = _metadata(book, package)
@@ -110,6 +122,8 @@ def _read_checked(
             check_derived(reader, table, located, rows, typed[table.data], marks)
             check_totals(reader, table, located, marks, lambda r, c, s=located.sheet: reader.value_at(s, r, c))
     report.extend(check_rules(spec, typed, _cell_namer(spec, placed, reader.positions)))
+    if hidden is not None:
+        hidden.update(_hidden_columns(spec, placed, reader.positions))
     return typed, report, spec, read_meta(metadata, path, report)
 
 
@@ -146,6 +160,20 @@ def _open(path: Path) -> calamine.CalamineWorkbook:
 def _metadata(book: calamine.CalamineWorkbook, package: Package) -> Metadata:
     rows = sheet_cells(book, META_SHEET, package.path) if META_SHEET in book.sheet_names else None
     return parse_metadata(package.custom, rows)
+
+
+def _hidden_columns(spec: Template, placed: dict[str, tuple[Located, list[int]]], positions: dict[str, dict[str, int]]) -> set[tuple[str, int, int, int]]:
+    out: set[tuple[str, int, int, int]] = set()
+    for _, table in spec.tables():
+        if table.data not in placed:
+            continue
+        located, _rows = placed[table.data]
+        last = located.row_of(located.height - 1) if located.height else located.header_row
+        for column in table.columns:
+            index = positions.get(table.name, {}).get(column.key)
+            if column.hidden and index is not None:
+                out.add((located.sheet, located.first_col + index, located.header_row, last))
+    return out
 
 
 def _cell_namer(spec: Template, placed: dict[str, tuple[Located, list[int]]], positions: dict[str, dict[str, int]]) -> CellNamer:

@@ -72,6 +72,7 @@ class SheetFacts:
     filled: set[tuple[int, int]] = field(default_factory=set)  # non-empty cells, when complete
     hidden_rows: list[int] = field(default_factory=list)
     hidden_values: list[tuple[int, int]] = field(default_factory=list)
+    hidden_last: dict[int, int] = field(default_factory=dict)  # hidden column -> row of its last value
     widths: dict[int, float] = field(default_factory=dict)  # explicit column widths, in characters
     default_width: float = 8.43
     hidden_cols: set[int] = field(default_factory=set)

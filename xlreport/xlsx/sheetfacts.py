@@ -288,6 +288,18 @@ def _hidden(facts: SheetFacts, body: bytes) -> None:
         found = pattern.search(body)
         if found is not None:
             facts.hidden_values.append((int(found.group(1)) - 1, col))
+            facts.hidden_last[col] = _last_value_row(pattern, body, _letters(col))
+
+
+def _last_value_row(pattern: re.Pattern[bytes], body: bytes, letters: bytes) -> int:
+    """The row (0-based) of a column's last cell with a value, searched from the end of the sheet."""
+    end = len(body)
+    while (start := body.rfind(b'<c r="' + letters, 0, end)) >= 0:
+        found = pattern.match(body, start)
+        if found is not None:
+            return int(found.group(1)) - 1
+        end = start
+    return -1
 
 
 def _interesting_strings(facts: SheetFacts, book: Book) -> tuple[set[int], list[float], float]:
