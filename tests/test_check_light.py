@@ -11,12 +11,14 @@ import json
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
 
 import xlreport
 from xlreport.reader.workbook import read_findings, read_workbook
+from xlreport.xlsx import kept
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("pandas", "pyarrow", "openpyxl")
@@ -70,20 +72,21 @@ def test_checking_an_edited_report_loads_no_pandas_and_gives_the_import_findings
     assert _probe(path)["api"] == []
 
 
-def test_each_sheet_is_inflated_once_for_the_import_checks_and_the_lint(default_report: Path, monkeypatch) -> None:
+def test_each_sheet_is_inflated_once_for_the_safety_scan_the_import_checks_and_the_lint(default_report: Path, monkeypatch) -> None:
     from collections import Counter
 
-    from xlreport.xlsx import parts
+    from xlreport.xlsx.safety import inflate, sheets
 
     reads: Counter[str] = Counter()
-    inflate = parts._inflate  # where the package reader and the lint inflate a member (the safety scan streams its own pass)
+    original = inflate.inflated  # every inflation of a member goes through it: the scan's stream and the readers' whole parts
 
-    def counted(zf: zipfile.ZipFile, name: str | zipfile.ZipInfo) -> bytes:
-        reads[name.filename if isinstance(name, zipfile.ZipInfo) else name] += 1
-        return inflate(zf, name)
+    def counted(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *args: int) -> Iterator[bytes]:
+        reads[info.filename] += 1
+        return original(zf, info, *args)
 
-    monkeypatch.setattr(parts, "_inflate", counted)
+    monkeypatch.setattr(inflate, "inflated", counted)
+    monkeypatch.setattr(sheets, "inflated", counted)
     xlreport.check(default_report)
-    sheets = [name for name in reads if name.startswith("xl/worksheets/sheet")]
-    assert len(sheets) > 3 and all(reads[name] == 1 for name in sheets), reads
-    assert not parts._kept and not parts._keepers  # nothing kept once the check is over
+    names = [name for name in reads if name.startswith("xl/worksheets/sheet")]
+    assert len(names) > 3 and all(reads[name] == 1 for name in names), reads
+    assert not kept._kept and not kept._keepers  # nothing kept once the check is over

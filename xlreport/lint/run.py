@@ -11,8 +11,9 @@ from ..cells import a1, col_name
 from ..errors import UsageError
 from ..findings import CODES, Finding, Report
 from ..xlsx.cellfacts import SheetFacts
+from ..xlsx.kept import keeping_parts
 from ..xlsx.opc import read_custom_properties
-from ..xlsx.parts import Book, Parts, keeping_parts, open_parts
+from ..xlsx.parts import Book, Parts, open_parts
 from ..xlsx.safety import Limits, check_workbook
 from ..xlsx.sheetfacts import cell_box, read_sheet
 from . import formulas, structure, values

@@ -15,8 +15,8 @@ from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from ..errors import FileError
+from .kept import read_member
 from .opc import local, open_package
-from .parts import read_member
 
 _FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*<f[\s>/]')
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*\bt="e"')

@@ -7,10 +7,8 @@ parsed with the safety module's DTD-refusing parser; the file has passed ``check
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
-from .opc import MiB, custom_properties_of, parse_xml
-from .safety.inflate import inflate
+from .kept import read_member
+from .opc import custom_properties_of, parse_xml
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -254,51 +252,4 @@ def open_parts(path: Path) -> Iterator[Parts]:
         yield Parts(path, zf)
 
 
-# -- parts read once per check ---------------------------------------------------------------------
-
-KEEP_BYTES = 512 * MiB  # the most inflated bytes kept for one file; a larger part is inflated again
-_kept: dict[tuple[str, str], bytes] = {}  # (file, member) -> inflated bytes, while some caller keeps that file's parts
-_keepers: dict[str, int] = {}
-_lock = threading.Lock()
-
-
-def _file(path: str | os.PathLike[str]) -> str:
-    return os.path.realpath(path)
-
-
-@contextmanager
-def keeping_parts(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Inside this block, a worksheet part of ``path`` inflated by one reader is handed to the
-    next instead of being inflated again: ``xlreport check`` runs the import's checks and then the
-    lint over the same sheets.  The bytes are dropped when the block ends."""
-    key = _file(path)
-    with _lock:
-        _keepers[key] = _keepers.get(key, 0) + 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _keepers[key] -= 1
-            if not _keepers[key]:
-                del _keepers[key]
-                for kept in [k for k in _kept if k[0] == key]:
-                    del _kept[kept]
-
-
-def _inflate(zf: zipfile.ZipFile, member: str | zipfile.ZipInfo) -> bytes:
-    return inflate(zf, member if isinstance(member, zipfile.ZipInfo) else zf.getinfo(member))
-
-
-def read_member(path: str | os.PathLike[str], zf: zipfile.ZipFile, member: str | zipfile.ZipInfo) -> bytes:
-    """``zf.read(member)`` of the package at ``path``, or the bytes kept from an earlier read (see :func:`keeping_parts`)."""
-    if not _keepers:
-        return _inflate(zf, member)
-    key = (_file(path), member.filename if isinstance(member, zipfile.ZipInfo) else member)
-    with _lock:
-        data = _kept.get(key) if key[0] in _keepers else None
-    if data is None:
-        data = _inflate(zf, member)
-        with _lock:
-            if key[0] in _keepers and sum(len(v) for k, v in _kept.items() if k[0] == key[0]) + len(data) <= KEEP_BYTES:
-                _kept[key] = data
-    return data
+# -- parts read once per check: the registry is .kept; the safety scan offers what it inflated --------

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 from xml.parsers import expat
 
 from ...cells import a1, col_index, col_name
+from .. import kept
 from ..opc import MiB, clean, dtd_refused, local, malformed, q, size_text
 from .inflate import inflated
 
@@ -109,7 +110,18 @@ class SheetScan:
         nothing (measured), and a thread that cannot get its stack under a capped address space
         hangs.
         """
-        return inflated(self.package.zf, self.sheet.part, _CHUNK)
+        pieces = inflated(self.package.zf, self.sheet.part, _CHUNK)
+        if kept.wanted(self.package.path, self.sheet.part.file_size):
+            return self.keeping(pieces)
+        return pieces
+
+    def keeping(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        """The pieces, and once they are all read, the whole part offered to the next reader (``xlreport check``'s lint)."""
+        seen = []
+        for piece in pieces:
+            seen.append(piece)
+            yield piece
+        kept.offer(self.package.path, self.sheet.part.filename, b"".join(seen))
 
     def regions(self, chunks: Iterator[bytes]) -> Iterator[bytes | None]:
         """Chunks re-cut after their last '>' so no tag is split; None if a run is too long."""
