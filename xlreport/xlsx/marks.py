@@ -18,6 +18,8 @@ from ..cells import a1, parse_a1
 
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
 _VALUE = re.compile(rb"<v>([^<]*)</v>")
+_FORMULA_TAG = re.compile(rb"<f[\s>/]")
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*<f(?:/>|>[^<]*</f>|\s[^>]*?/>|\s[^>]*>[^<]*</f>)\s*(<v>[^<]*</v>)?')
 
 
 @dataclass
@@ -39,16 +41,41 @@ def scan(data: bytes) -> Marks:
             value = _VALUE.search(body)
             marks.errors[cell] = value.group(1).decode("utf-8", "replace") if value else "#VALUE!"
         pos = data.find(b't="e"', pos + 5)
-    pos = data.find(b"<f")
-    while pos >= 0:
-        if data[pos + 2 : pos + 3] in (b">", b" ", b"/"):
-            cell, body = _cell_around(data, pos)
-            if cell is not None:
-                marks.formulas.add(cell)
-                if not _VALUE.search(body):  # no <v>, or an empty <v/>: never calculated
-                    marks.uncached.add(cell)
-        pos = data.find(b"<f", pos + 2)
+    if not _formulas_at_once(data, marks):
+        pos = data.find(b"<f")
+        while pos >= 0:
+            if data[pos + 2 : pos + 3] in (b">", b" ", b"/"):
+                _formula_at(data, pos, marks)
+            pos = data.find(b"<f", pos + 2)
     return marks
+
+
+def _formula_at(data: bytes, pos: int, marks: Marks) -> None:
+    """The formula whose '<f' is at ``pos``, found from its cell's start."""
+    cell, body = _cell_around(data, pos)
+    if cell is not None:
+        marks.formulas.add(cell)
+        if not _VALUE.search(body):  # no <v>, or an empty <v/>: never calculated
+            marks.uncached.add(cell)
+
+
+def _formulas_at_once(data: bytes, marks: Marks) -> bool:
+    """Every formula cell in one pass, when each is written the usual way (``<c r="B7" ...><f ...>...</f><v>...</v>``,
+    as Excel, LibreOffice, openpyxl and XlsxWriter write them, shared formulas' followers included);
+    False, with nothing added, when some '<f' is not (then each is found from its cell's start)."""
+    found = _FORMULA_CELL.findall(data)
+    if len(found) != len(_FORMULA_TAG.findall(data)):
+        return False
+    cols: dict[bytes, int] = {}
+    for letters, row_text, _value in found:
+        col = cols.get(letters)
+        if col is None:
+            col = cols[letters] = parse_a1(letters.decode() + "1")[1]
+        marks.formulas.add((int(row_text) - 1, col))
+    for match in _FORMULA_CELL.finditer(data) if any(not value for _, _, value in found) else ():
+        if not match.group(3):  # no <v> right after the formula: look at the whole cell, as one by one
+            _formula_at(data, match.end(2), marks)
+    return True
 
 
 def _cell_around(data: bytes, pos: int) -> tuple[tuple[int, int] | None, bytes]:
