@@ -46,6 +46,7 @@ def test_what_each_way_of_writing_a_formula_is_marked() -> None:
     assert found.formulas == {(0, c) for c in range(8)} | {(1, 3), (2, 3)}  # D2, D3: followers
     assert found.uncached == {(0, 1), (2, 3)}  # B1, D3: no <v> at all
     assert found.errors == {(0, 7): "#DIV/0!"}
+    assert found.blank_results == {(0, 2)}  # C1: an empty text result
 
 
 def test_an_unusual_formula_cell_sends_the_whole_sheet_cell_by_cell(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -93,6 +93,22 @@ def _column_read(part: TablePart, limits: Limits) -> ColumnRead | None:
     return part.sheet, header, left, right, height, list(part.columns)
 
 
+def _text_results_lost(columns: list[Column], marks: Marks, header: int, left: int) -> bool:
+    """Whether fastexcel read a formula cell as empty although its stored result is not: in a column
+    of numbers it gives a formula's text result as empty, where python-calamine gives the text
+    (which the importer must see, in an input as in a derived column).  Such a table is read row by row."""
+    if not marks.formulas:
+        return False
+    empty = marks.uncached | marks.errors.keys() | marks.blank_results
+    for i, column in enumerate(columns):
+        if column.array.null_count:
+            for r in np.flatnonzero(column.array.is_null().to_numpy(zero_copy_only=False)).tolist():
+                cell = (header + 1 + r, left + i)
+                if cell in marks.formulas and cell not in empty:
+                    return True
+    return False
+
+
 def sheet_cells(book: calamine.CalamineWorkbook, sheet: str, path: Path) -> list[list[Any]]:
     """A sheet's cells from A1; calamine's errors (e.g. on ``#SPILL!``) become FileError."""
     try:
@@ -161,7 +177,7 @@ class TableReader:
         if read is not None and part.sheet not in self._sheets and self._as_built(table, part.sheet, header, left, right, data_bottom):
             self.marks(part.sheet)  # the checks need them later: find them while fastexcel still reads
             columns = self.ahead.take(read) if self.ahead is not None else read_columns(self.package.path, *read)
-            if columns is not None:
+            if columns is not None and not _text_results_lost(columns, self.marks(part.sheet), header, left):
                 totals = data_bottom + 1 if table.totals else None
                 return Located(part.sheet, header, left, list(part.columns), None, "table", columns, totals_row=totals)
         grid = self._sheet(part.sheet)

@@ -29,6 +29,7 @@ class Marks:
     formulas: set[tuple[int, int]] = field(default_factory=set)
     uncached: set[tuple[int, int]] = field(default_factory=set)
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    blank_results: set[tuple[int, int]] = field(default_factory=set)  # formulas whose stored result is empty text
 
 
 def scan(data: bytes) -> Marks:
@@ -55,8 +56,11 @@ def _formula_at(data: bytes, pos: int, marks: Marks) -> None:
     cell, body = _cell_around(data, pos)
     if cell is not None:
         marks.formulas.add(cell)
-        if not _VALUE.search(body):  # no <v>, or an empty <v/>: never calculated
+        value = _VALUE.search(body)
+        if not value:  # no <v>, or an empty <v/>: never calculated
             marks.uncached.add(cell)
+        elif not value.group(1):
+            marks.blank_results.add(cell)
 
 
 def _formulas_at_once(data: bytes, marks: Marks) -> bool:
@@ -67,11 +71,13 @@ def _formulas_at_once(data: bytes, marks: Marks) -> bool:
     if len(found) != len(_FORMULA_TAG.findall(data)):
         return False
     cols: dict[bytes, int] = {}
-    for letters, row_text, _value in found:
+    for letters, row_text, value in found:
         col = cols.get(letters)
         if col is None:
             col = cols[letters] = parse_a1(letters.decode() + "1")[1]
         marks.formulas.add((int(row_text) - 1, col))
+        if value == b"<v></v>":
+            marks.blank_results.add((int(row_text) - 1, col))
     for match in _FORMULA_CELL.finditer(data) if any(not value for _, _, value in found) else ():
         if not match.group(3):  # no <v> right after the formula: look at the whole cell, as one by one
             _formula_at(data, match.end(2), marks)
