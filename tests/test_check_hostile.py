@@ -44,3 +44,11 @@ def test_hostile_files_are_refused_like_import(corpus: Path, name: str) -> None:
         assert (code, stdout) == (2, "")
         assert stderr.startswith(f"error: {path}: ") and stderr.count("\n") == 1, stderr
         assert EXPECTED[name] in stderr
+
+
+def test_a_report_is_checked_in_a_capped_child_too(default_report: Path) -> None:
+    # check runs the import's checks in a second thread: it must start and end under the same caps
+    import xlreport.reader.workbook  # noqa: F401  the import's modules, loaded before forking as above
+    outcome, value = run_capped(_invoke, ["check", str(default_report)], label="xlreport check of the default report", memory=MEMORY, timeout=TIMEOUT)
+    assert outcome == "returned", value
+    assert value == (0, f"{default_report}: 0 error(s), 0 warning(s)\n", "", None), value[2]

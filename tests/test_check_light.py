@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 import xlreport
 from xlreport.reader.workbook import read_findings, read_workbook
@@ -90,3 +91,21 @@ def test_each_sheet_is_inflated_once_for_the_safety_scan_the_import_checks_and_t
     names = [name for name in reads if name.startswith("xl/worksheets/sheet")]
     assert len(names) > 3 and all(reads[name] == 1 for name in names), reads
     assert not kept._kept and not kept._keepers  # nothing kept once the check is over
+
+
+def test_the_import_checks_in_a_second_thread_give_the_same_report(default_report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlreport.lint import run
+
+    book = openpyxl.load_workbook(default_report)
+    book["Destinations"]["C4"] = "lots"  # an import finding
+    summary = book["Summary"]
+    hidden = next(letter for letter, dim in summary.column_dimensions.items() if dim.hidden)
+    summary[f"{hidden}40"] = "stray"  # a lint finding that needs the import's answer (the template's hidden column)
+    path = tmp_path / "edited.xlsx"
+    book.save(path)
+    monkeypatch.setattr(run, "_CONCURRENT_BYTES", 1 << 40)
+    alone = xlreport.check(path).to_dict()
+    monkeypatch.setattr(run, "_CONCURRENT_BYTES", 0)
+    assert xlreport.check(path).to_dict() == alone
+    codes = {(f["code"], f.get("cell")) for f in alone["findings"]}
+    assert ("type-error", "C4") in codes and ("hidden-data", f"{hidden}40") in codes

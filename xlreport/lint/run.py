@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .._gc import gc_paused
@@ -14,7 +15,7 @@ from ..xlsx.cellfacts import SheetFacts
 from ..xlsx.kept import keeping_parts
 from ..xlsx.opc import read_custom_properties
 from ..xlsx.parts import Book, Parts, open_parts
-from ..xlsx.safety import Limits, check_workbook
+from ..xlsx.safety import Limits, scan_workbook
 from ..xlsx.sheetfacts import cell_box, read_sheet
 from . import formulas, structure, values
 from .rules import RULES
@@ -22,6 +23,7 @@ from .rules import RULES
 # The importer's codes (``xlreport import``), added for workbooks xlreport built: every registered code but the lint's.
 IMPORT_CODES = frozenset(CODES) - frozenset(RULES)
 _PEEK_BYTES = 1 << 20
+_CONCURRENT_BYTES = 1 << 20  # files this large check the import's findings in a second thread
 _OWN_SHEETS = ("_xlreport", "_lists")
 _SAME_AS_IMPORT = {"merged-in-table": "merged-cells"}
 _SOURCE = re.compile(r"^=?(?:'((?:[^']|'')+)'|([^'!]+))?!?(\$?[A-Z]{1,3}\$?[0-9]+(?::\$?[A-Z]{1,3}\$?[0-9]+)?)$")
@@ -60,21 +62,38 @@ def check(path: str | Path, *, select: Iterable[str] | None = None, ignore: Iter
 def _check(path: Path, wanted: set[str], limits: Limits) -> Report:
     report = Report(source=str(path))
     imported = bool(wanted & IMPORT_CODES) and _built_by_xlreport(path)
-    if imported:
-        from ..reader.workbook import read_findings_and_hidden
+    scanned = scan_workbook(path, limits)  # the safety checks, before anything else reads the file
+    if not imported:
+        report.extend(_lint(path, wanted, validations=True, declared=frozenset))
+        return report
+    from ..reader.workbook import read_findings_and_hidden
 
-        found, declared = read_findings_and_hidden(path, limits=limits)  # the safety checks run first, inside
-    else:
-        check_workbook(path, limits)
+    if path.stat().st_size < _CONCURRENT_BYTES:  # a report-sized file: a thread is not worth its start
+        found, hidden = read_findings_and_hidden(path, limits=limits, scanned=scanned)
+        report.extend(_lint(path, wanted, validations=False, declared=lambda: hidden))
+        return _merged(report, found, wanted)
+    # The import's checks in a second thread: most of their time is fastexcel's read, free of the
+    # GIL, and the lint runs meanwhile.  The lint waits for them only to learn the template's hidden columns.
+    with ThreadPoolExecutor(1, thread_name_prefix="xlreport-check") as pool:
+        importing = pool.submit(read_findings_and_hidden, path, limits=limits, scanned=scanned)
+        report.extend(_lint(path, wanted, validations=False, declared=lambda: importing.result()[1]))
+        found = importing.result()[0]
+    return _merged(report, found, wanted)
+
+
+def _merged(report: Report, found: Report, wanted: set[str]) -> Report:
+    """The lint's findings with the import's: a finding both make is kept once, as the import's."""
+    taken = {(f.code, f.sheet, f.cell) for f in found}
+    report.findings = [f for f in report.findings if (_SAME_AS_IMPORT.get(f.code), f.sheet, f.cell) not in taken]
+    report.extend(f for f in found if f.code in wanted or f.code not in RULES and f.code not in IMPORT_CODES)
+    return report
+
+
+def _lint(path: Path, wanted: set[str], *, validations: bool, declared: Callable[[], Collection[tuple[str, int, int, int]]]) -> list[Finding]:
     with open_parts(path) as parts:
         book = parts.book()
         book.looks_like_value = values.looks_like_value
-        report.extend(lint(parts, book, wanted, validations=not imported, declared_hidden=declared if imported else set()))
-    if imported:
-        taken = {(f.code, f.sheet, f.cell) for f in found}
-        report.findings = [f for f in report.findings if (_SAME_AS_IMPORT.get(f.code), f.sheet, f.cell) not in taken]
-        report.extend(f for f in found if f.code in wanted or f.code not in RULES and f.code not in IMPORT_CODES)
-    return report
+        return lint(parts, book, wanted, validations=validations, declared_hidden=declared)
 
 
 def _declared(hidden: Collection[tuple[str, int, int, int]], sheet: str) -> dict[int, tuple[int, int]]:
@@ -89,13 +108,14 @@ def _built_by_xlreport(path: Path) -> bool:
 
 
 def lint(
-    parts: Parts, book: Book, wanted: set[str], *, validations: bool = True, declared_hidden: Collection[tuple[str, int, int, int]] = ()
+    parts: Parts, book: Book, wanted: set[str], *, validations: bool = True,
+    declared_hidden: Callable[[], Collection[tuple[str, int, int, int]]] = frozenset,
 ) -> list[Finding]:
     """The lint findings of an open, already checked package.
 
-    ``declared_hidden``: ``(sheet, column, first row, last row)`` of columns the workbook's own
+    ``declared_hidden`` gives ``(sheet, column, first row, last row)`` of columns the workbook's own
     template hides (an xlreport report's ID column); their cells are data the import reads, not
-    hidden data.
+    hidden data.  Called only when a sheet holds values in a hidden column.
     """
     out: list[Finding] = []
     ours = bool(book.custom.get("xlreport.template"))
@@ -124,7 +144,9 @@ def lint(
                 add("formula-inconsistent", name, cell.row, cell.col, message, "=" + cell.shown)
         for code, cell, message in values.text_findings(facts, book, trust_text_format=ours):
             add(code, name, cell.row, cell.col, message, cell.value)
-        for row, col, message in values.hidden_findings(facts, ours and name in _OWN_SHEETS, _declared(declared_hidden, name)):
+        hidden_cols = facts.info.state == "visible" and any(c in facts.hidden_last for _, c in facts.hidden_values)
+        declared = _declared(declared_hidden(), name) if hidden_cols else None
+        for row, col, message in values.hidden_findings(facts, ours and name in _OWN_SHEETS, declared):
             add("hidden-data", name, row, col, message)
         for code, row, col, message in structure.table_findings(facts, book):
             add(code, name, row, col, message)

@@ -68,20 +68,26 @@ def read_findings(path: str | Path, *, limits: Limits | None = None) -> Report:
     return read_findings_and_hidden(path, limits=limits)[0]
 
 
-def read_findings_and_hidden(path: str | Path, *, limits: Limits | None = None) -> tuple[Report, set[tuple[str, int, int, int]]]:
+def read_findings_and_hidden(
+    path: str | Path, *, limits: Limits | None = None, scanned: dict[str, SheetFacts] | None = None
+) -> tuple[Report, set[tuple[str, int, int, int]]]:
     """:func:`read_findings`, and where the template's own hidden columns were found: ``(sheet,
     column, first row, last row)``, 0-based, header to last data row (the lint's hidden-data rule
-    leaves those cells alone: the template hides them, the import reads them)."""
+    leaves those cells alone: the template hides them, the import reads them).
+
+    ``scanned``: what :func:`~xlreport.xlsx.safety.scan_workbook` gave for this file, when the
+    caller ran the safety checks itself (they are not run twice)."""
     hidden: set[tuple[str, int, int, int]] = set()
     with gc_paused():
-        report = _read(Path(path), None, limits or Limits(), hidden)[1]
+        report = _read(Path(path), None, limits or Limits(), hidden, scanned)[1]
     return report, hidden
 
 
 def _read(
-    path: Path, template: str | Path | Template | None, limits: Limits, hidden: set[tuple[str, int, int, int]] | None = None
+    path: Path, template: str | Path | Template | None, limits: Limits, hidden: set[tuple[str, int, int, int]] | None = None,
+    scanned: dict[str, SheetFacts] | None = None,
 ) -> tuple[dict[str, Columns], Report, Template, Meta]:
-    scanned = scan_workbook(path, limits)
+    scanned = scanned if scanned is not None else scan_workbook(path, limits)
     package = read_package(path)
     ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
     try:
