@@ -121,7 +121,8 @@ CODES: dict[str, Code] = _register(
     ),
     (
         "hidden-data", "warning",
-        "values in hidden rows, columns or sheets: they travel with the file unseen",
+        "values in hidden rows, columns or sheets: they travel with the file unseen "
+        "(a column an xlreport template hides, such as the Summary's IDs, is data the import reads, not hidden data)",
         "delete them, or unhide them if the reader should see them",
     ),
     (
