@@ -67,20 +67,20 @@ def _formulas_at_once(data: bytes, marks: Marks) -> bool:
     """Every formula cell in one pass, when each is written the usual way (``<c r="B7" ...><f ...>...</f><v>...</v>``,
     as Excel, LibreOffice, openpyxl and XlsxWriter write them, shared formulas' followers included);
     False, with nothing added, when some '<f' is not (then each is found from its cell's start)."""
-    found = _FORMULA_CELL.findall(data)
+    found = [(m.group(1), m.group(2), m.group(3), m.end(2)) for m in _FORMULA_CELL.finditer(data)]
     if len(found) != len(_FORMULA_TAG.findall(data)):
         return False
     cols: dict[bytes, int] = {}
-    for letters, row_text, value in found:
+    for letters, row_text, value, inside in found:
+        if not value:  # no <v> right after the formula: look at the whole cell, as one by one
+            _formula_at(data, inside, marks)
+            continue
         col = cols.get(letters)
         if col is None:
             col = cols[letters] = parse_a1(letters.decode() + "1")[1]
         marks.formulas.add((int(row_text) - 1, col))
         if value == b"<v></v>":
             marks.blank_results.add((int(row_text) - 1, col))
-    for match in _FORMULA_CELL.finditer(data) if any(not value for _, _, value in found) else ():
-        if not match.group(3):  # no <v> right after the formula: look at the whole cell, as one by one
-            _formula_at(data, match.end(2), marks)
     return True
 
 
