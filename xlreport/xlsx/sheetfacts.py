@@ -27,9 +27,6 @@ _F = re.compile(rb"<f(\s[^>]*?)?(?:/>|>(.*?)</f>)", re.S)
 _V = re.compile(rb"<v(?:\s[^>]*)?(?:/>|>(.*?)</v>)", re.S)
 _T = re.compile(rb"<t(?:\s[^>]*)?>(.*?)</t>", re.S)
 _SIMPLE_FORMULA = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-z]+)")?><f>([^<]*)</f>(?:<v>([^<]*)</v>|<v ?/>)?</c>')
-_SHARED_FOLLOWER = re.compile(
-    rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-z]+)")?><f t="shared" si="([0-9]+)"/>(?:<v>([^<]*)</v>|<v ?/>)?</c>'
-)
 _EDGE_BYTES = 1 << 16  # the first and last rows of a large sheet, searched in every column
 _SAMPLES = 64
 _SHARED_CELL = rb'<c r="(LETTERS)[0-9]++"(?: s="([0-9]++)")?+ t="s"><v>([0-9]++)</v>'  # LETTERS: which columns
@@ -119,10 +116,6 @@ def _scan(facts: SheetFacts, book: Book, body: bytes, *, full: bool) -> None:
                 if simple is not None:
                     _add_formula(facts, simple)
                     continue
-                follower = _SHARED_FOLLOWER.match(body, start)
-                if follower is not None:
-                    _add_formula(facts, follower, masters)
-                    continue
                 match = _CELL.match(body, start)
                 if match is not None:
                     _add(facts, book, match, masters)
@@ -210,23 +203,13 @@ def _shared_cells(body: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
     return cells if len(cells) == total else None
 
 
-def _add_formula(facts: SheetFacts, m: re.Match[bytes], masters: dict[str, tuple[str, int, int]] | None = None) -> None:
-    """A plain formula cell or a shared formula's follower (``masters``: the masters read so far), read in one match."""
-    if masters is None:
-        letters, row_text, style, kind, text, value = m.groups()
-    else:
-        letters, row_text, style, kind, si, value = m.groups()
+def _add_formula(facts: SheetFacts, m: re.Match[bytes]) -> None:
+    """A plain formula cell (no shared or array formula), the common case, read in one match."""
+    letters, row_text, style, kind, text, value = m.groups()
     row, col = int(row_text) - 1, _col(letters)
+    formula = text.decode("utf-8", "replace")
     stored = None if value is None else unescape(value) if b"&" in value else value.decode("utf-8", "replace")
-    cell = Cell(row, col, kind.decode() if kind else "n", stored, int(style) if style else 0, pos=m.start())
-    if masters is None:
-        cell.formula = text.decode("utf-8", "replace")
-    else:  # as _add reads one
-        cell.f_type, cell.shared_si = "shared", si.decode()
-        master = masters.get(cell.shared_si)
-        cell.formula = master[0] if master is not None else ""
-        cell.master = master[1:] if master is not None else None
-    facts.cells.append(cell)
+    facts.cells.append(Cell(row, col, kind.decode() if kind else "n", stored, int(style) if style else 0, formula=formula, pos=m.start()))
     if col > facts.max_col:
         facts.max_col = col
 
