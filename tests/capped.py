@@ -13,6 +13,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+
+from xlreport.cli import main  # loaded here, before any fork: a capped child cannot map new modules
 
 MEMORY = 1 << 30  # bytes of address space (RLIMIT_AS)
 TIMEOUT = 10  # seconds
@@ -44,3 +47,10 @@ def run_capped(fn: Callable[..., Any], *args: Any, label: str, memory: int = MEM
     assert receiver.poll(), f"{label}: the child died (exit code {child.exitcode})"
     outcome: tuple[str, Any] = receiver.recv()
     return outcome
+
+
+def invoke(args: list[str]) -> tuple[int, str, str, str | None]:
+    """``xlreport ARGS`` through click's runner: exit code, stdout, stderr, and the exception if it crashed (for :func:`run_capped`)."""
+    result = CliRunner().invoke(main, args)
+    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+    return result.exit_code, result.stdout, result.stderr, repr(result.exception) if crashed else None

@@ -6,12 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import xlreport.lint.run  # noqa: F401  loaded before forking: a capped child cannot map new modules
-from tests.capped import run_capped
+from tests.capped import invoke, run_capped
 from tests.hostile.make_corpus import EXPECTED, make_corpus
-from xlreport.cli import main
 
 TIMEOUT = 10  # seconds per file
 MEMORY = 1 << 30  # bytes of address space per file
@@ -24,16 +22,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _invoke(args: list[str]) -> tuple[int, str, str, str | None]:
-    result = CliRunner().invoke(main, args)
-    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
-    return result.exit_code, result.stdout, result.stderr, repr(result.exception) if crashed else None
-
-
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_hostile_files_are_refused_like_import(corpus: Path, name: str) -> None:
     path = corpus / name
-    outcome, value = run_capped(_invoke, ["check", str(path)], label=f"xlreport check {name}", memory=MEMORY, timeout=TIMEOUT)
+    outcome, value = run_capped(invoke, ["check", str(path)], label=f"xlreport check {name}", memory=MEMORY, timeout=TIMEOUT)
     assert outcome == "returned", value
     code, stdout, stderr, crash = value
     assert crash is None, crash
@@ -49,6 +41,6 @@ def test_hostile_files_are_refused_like_import(corpus: Path, name: str) -> None:
 def test_a_report_is_checked_in_a_capped_child_too(default_report: Path) -> None:
     # check runs the import's checks in a second thread: it must start and end under the same caps
     import xlreport.reader.workbook  # noqa: F401  the import's modules, loaded before forking as above
-    outcome, value = run_capped(_invoke, ["check", str(default_report)], label="xlreport check of the default report", memory=MEMORY, timeout=TIMEOUT)
+    outcome, value = run_capped(invoke, ["check", str(default_report)], label="xlreport check of the default report", memory=MEMORY, timeout=TIMEOUT)
     assert outcome == "returned", value
     assert value == (0, f"{default_report}: 0 error(s), 0 warning(s)\n", "", None), value[2]

@@ -16,14 +16,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import xlreport.api
 import xlreport.reader.api
 import xlreport.views  # noqa: F401  the import command's modules, loaded before forking: a capped child cannot map them
-from tests.capped import run_capped
+from tests.capped import invoke, run_capped
 from tests.hostile.make_corpus import CLAIMED_COLUMNS, CLAIMED_TEMPLATE, EXPECTED, claimed_table, make_corpus
-from xlreport.cli import main
 
 TIMEOUT = 10  # seconds per file
 MEMORY = 1 << 30  # bytes of address space per file
@@ -39,15 +37,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _invoke(args: list[str]) -> tuple[int, str, str, str | None]:
-    result = CliRunner().invoke(main, args)
-    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
-    return result.exit_code, result.stdout, result.stderr, repr(result.exception) if crashed else None
-
-
 def run_import(args: list[str]) -> tuple[int, str, str]:
     """`xlreport ARGS` in a forked child under the memory cap; fails the test past TIMEOUT."""
-    outcome, value = run_capped(_invoke, args, label=f"xlreport {' '.join(args)}", memory=MEMORY, timeout=TIMEOUT)
+    outcome, value = run_capped(invoke, args, label=f"xlreport {' '.join(args)}", memory=MEMORY, timeout=TIMEOUT)
     assert outcome == "returned", f"xlreport {' '.join(args)} raised {value!r}"
     code, out, err, crash = value
     assert crash is None, f"xlreport {' '.join(args)} raised {crash}"
