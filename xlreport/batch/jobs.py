@@ -17,6 +17,8 @@ from typing import Any
 
 from ..errors import UsageError, XlreportError
 from ..model.dataset import Dataset
+from ..model.tables import raw
+from ..model.values import column_lists
 from ..spec.template import Template
 
 EMPTY_NAME = "empty"
@@ -124,9 +126,9 @@ def split_values(dataset: Dataset, column: str, tables: Sequence[str]) -> list[A
     """The distinct values of ``column`` in ``tables`` of a bound dataset, in order of first appearance."""
     seen: dict[Any, None] = {}
     for name in tables:
-        frame = dataset.tables.get(name)
-        if frame is not None:
-            seen.update(dict.fromkeys(frame[column].tolist()))
+        table = raw(dataset.tables).get(name)
+        if table is not None:
+            seen.update(dict.fromkeys(column_lists(table)[column]))
     return list(seen)
 
 

@@ -20,6 +20,8 @@ from .. import api
 from .._gc import gc_paused
 from ..errors import DataError, XlreportError
 from ..model.dataset import Dataset, Meta, load_dataset
+from ..model.tables import Tables, raw
+from ..model.values import Columns, column_lists
 from ..spec.loader import available, load_template
 from ..spec.template import Template
 from ..xlsx import contract
@@ -122,13 +124,13 @@ def remove_leftovers(job: Job) -> None:
 
 def _part(dataset: Dataset, split: Split) -> Dataset:
     """Only the split value's rows in the split tables (the others whole), the value in the title."""
-    tables = dict(dataset.tables)
+    tables = dict(raw(dataset.tables))
     for name in split.tables:
-        frame = tables[name]
-        mask = [_same(v, split.value) for v in frame[split.column].tolist()]
-        tables[name] = frame[mask].reset_index(drop=True)
+        columns = column_lists(tables[name])
+        keep = [i for i, v in enumerate(columns[split.column]) if _same(v, split.value)]
+        tables[name] = Columns({key: [values[i] for i in keep] for key, values in columns.items()}, len(keep))
     meta = dataset.meta.model_copy(update={"title": f"{dataset.meta.title} — {split.label}"})
-    return Dataset(meta, tables, dataset.path, dataset.origins)
+    return Dataset(meta, Tables(tables), dataset.path, dataset.origins)
 
 
 def _same(a: Any, b: Any) -> bool:

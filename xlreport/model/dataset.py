@@ -14,20 +14,26 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import DataError, FileError, ValidationError
 from ..findings import Finding, Report
 from ..spec.template import Table, Template, key_path
 from .meta import Meta
+from .tables import Tables, keys_of, raw
+from .tables import frame_of as frame_of  # where the importer finds it
 from .validate import check_table
-from .values import Columns, coerce_column, column_lists, is_missing
+from .values import Columns, coerce_column, column_lists, height, is_missing
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .values import TableData
 
 SPECIAL_TABLES = ("sources", "key_figures")
 
@@ -38,16 +44,26 @@ class Dataset:
 
     Build one from a file with :func:`xlreport.load_dataset`, or in Python:
     ``Dataset(Meta(title="Sales"), {"sales": frame, "sources": sources})``.
+    ``tables`` is a :class:`~.tables.Tables` mapping: a table loaded from a file or typed by
+    :meth:`bind` is kept as plain columns and becomes a DataFrame when first read from it.
     """
 
     meta: Meta
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: MutableMapping[str, pd.DataFrame] = field(default_factory=Tables)
     path: Path | None = None
     origins: dict[str, tuple[Path | None, str]] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.tables, Tables):
+            self.tables = Tables(self.tables)
+
     @property
     def sources(self) -> pd.DataFrame:
-        return self.tables.get("sources", pd.DataFrame(columns=["id", "name", "description", "link"]))
+        if "sources" in self.tables:
+            return self.tables["sources"]
+        import pandas as pd  # loaded where a DataFrame is asked for: a build never asks
+
+        return pd.DataFrame(columns=["id", "name", "description", "link"])
 
     @property
     def stem(self) -> str:
@@ -76,7 +92,7 @@ class Dataset:
         digest = hashlib.sha256()
         digest.update(('{"meta":' + dump({k: v for k, v in self.meta.fields().items() if v}) + ',"tables":{').encode("utf-8"))
         for i, name in enumerate(sorted(self.tables)):
-            columns = column_lists(self.tables[name])
+            columns = column_lists(raw(self.tables)[name])
             digest.update((("," if i else "") + dump(name) + ":{").encode("utf-8"))
             for j, key in enumerate(sorted(columns)):
                 digest.update((("," if j else "") + dump(key) + ":" + _dump_column(columns[key], dump)).encode("utf-8"))
@@ -108,7 +124,7 @@ class Dataset:
             raise DataError("'tables' must map table names to lists of rows", file=path, where="tables")
         raw_tables.update({k: (f"tables.{k}", v) for k, v in tables_data.items()})
         tables = {name: _frame(rows, where, path) for name, (where, rows) in raw_tables.items()}
-        return cls(meta, tables, path, {name: (path, where) for name, (where, _) in raw_tables.items()})
+        return cls(meta, Tables(tables), path, {name: (path, where) for name, (where, _) in raw_tables.items()})
 
     def bind(self, template: Template) -> Dataset:
         """This dataset typed and checked against ``template``.
@@ -119,18 +135,18 @@ class Dataset:
         """
         report = Report(source=str(self.path) if self.path else None)
         declared = {table.data: table for _, table in template.tables()}
-        for name in self.tables:
+        tables = raw(self.tables)  # as held: a DataFrame is made only for a user who asks for one
+        for name in tables:
             if name not in declared:
                 message = f"table {name!r} is not in template {template.name!r}; remove it or declare it in the template"
                 report.add(self._finding(name, None, None, "unknown-table", message))
-        typed: dict[str, pd.DataFrame] = {}
-        lists: dict[str, dict[str, list[Any]]] = {}
+        typed: dict[str, Columns] = {}
         for name, spec in declared.items():
-            frame = self.tables.get(name)
+            frame = tables.get(name)
             if frame is None:
                 report.add(self._finding(name, None, None, "missing-table", f"no table {name!r}; add it (template {template.name!r} declares it)"))
                 continue
-            typed[name] = self._typed(name, frame, spec, report, lists.setdefault(name, {}))
+            typed[name] = self._typed(name, frame, spec, report)
         for name, spec in declared.items():
             if name in typed:
                 self._check_rules(name, typed, spec, report)
@@ -138,30 +154,33 @@ class Dataset:
             first = report.errors[0]
             more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
             raise ValidationError(first.message + more, report, file=self._file(first.table), where=first.path)
-        return Dataset(self.meta, {name: _without_empty_rows(frame, lists[name]) for name, frame in typed.items()}, self.path, self.origins)
+        return Dataset(self.meta, Tables({name: _without_empty_rows(table) for name, table in typed.items()}), self.path, self.origins)
 
-    def _typed(self, name: str, frame: pd.DataFrame, spec: Table, report: Report, out: dict[str, list[Any]]) -> pd.DataFrame:
-        """``frame`` with its columns converted to their types (``out``: the same columns as lists)."""
+    def _typed(self, name: str, frame: TableData, spec: Table, report: Report) -> Columns:
+        """``frame`` with its columns converted to their types."""
         derived = {c.key for c in spec.derived}
-        for given in map(str, frame.columns):
+        rows = height(frame)
+        out: dict[str, list[Any]] = {}
+        for given in keys_of(frame):
             if given not in derived and spec.column(given) is None:
                 known = ", ".join(c.key for c in spec.inputs)
                 report.add(self._finding(name, None, given, "unknown-column", f"unknown column {given!r}; use one of: {known}"))
         given_columns = column_lists(frame)
         for column in spec.inputs:
             if column.key not in given_columns:
-                if column.required and len(frame):  # an empty table ([] in YAML) names no columns at all
+                if column.required and rows:  # an empty table ([] in YAML) names no columns at all
                     report.add(self._finding(name, None, column.key, "missing-column", f"missing required column {column.key!r}; add it to every row"))
-                out[column.key] = [None] * len(frame)
+                out[column.key] = [None] * rows
                 continue
             values, problems = coerce_column(given_columns.pop(column.key), column, strict_text=False)  # the raw list goes now
             for p in problems:
                 report.add(self._finding(name, p.position, column.key, p.code, p.message))
             out[column.key] = values
-        return pd.DataFrame(out, dtype=object, index=pd.RangeIndex(len(frame)))
+        return Columns(out, rows)
 
-    def _check_rules(self, name: str, typed: dict[str, pd.DataFrame], spec: Table, report: Report) -> None:
-        absent = {c.key for c in spec.inputs if c.key not in self.tables[name].columns}
+    def _check_rules(self, name: str, typed: dict[str, Columns], spec: Table, report: Report) -> None:
+        given = set(keys_of(raw(self.tables)[name]))
+        absent = {c.key for c in spec.inputs if c.key not in given}
         wrong = {(f.path, f.field) for f in report.errors if f.table == name and f.code == "type-error"}
         for key, p in check_table(spec, typed[name], typed):
             if key in absent and p.code == "required":
@@ -184,34 +203,38 @@ class Dataset:
         return Finding("error", code, message, table=table, field=column, path=path or None)
 
 
-def frame_of(table: Columns) -> pd.DataFrame:
-    """A typed table's columns as the Dataset holds them: one object column per key."""
-    return pd.DataFrame(table, dtype=object, index=pd.RangeIndex(table.rows))
-
-
-def _without_empty_rows(frame: pd.DataFrame, columns: dict[str, list[Any]]) -> pd.DataFrame:
+def _without_empty_rows(table: Columns) -> Columns:
     """A row with no value at all is no row: the import reads none back (a cleared row), so the build writes none.
 
-    ``columns`` are the typed frame's columns as lists, where a missing value is None: a report's
-    small tables are checked on them (pandas' own test costs more than the values).
+    A typed value is None where missing.  Large tables are tested a column at a time with numpy.
     """
-    if not len(frame) or not len(frame.columns):
-        return frame
-    if len(frame) * len(frame.columns) > _SMALL_CELLS:
-        filled = frame.notna().any(axis=1)
-        return frame if bool(filled.all()) else frame[filled].reset_index(drop=True)
-    empty = [i for i, row in enumerate(zip(*columns.values(), strict=True)) if all(v is None for v in row)]
-    return frame.drop(index=empty).reset_index(drop=True) if empty else frame
+    if not table.rows or not table:
+        return table
+    if table.rows * len(table) > _SMALL_CELLS:
+        import numpy as np
+
+        filled = np.zeros(table.rows, dtype=bool)
+        for values in table.values():
+            filled |= np.fromiter((v is not None for v in values), dtype=bool, count=table.rows)
+        if filled.all():
+            return table
+        keep = np.flatnonzero(filled).tolist()
+        return Columns({key: [values[i] for i in keep] for key, values in table.items()}, len(keep))
+    empty = {i for i, row in enumerate(zip(*table.values(), strict=True)) if all(v is None for v in row)}
+    if not empty:
+        return table
+    return Columns({key: [v for i, v in enumerate(values) if i not in empty] for key, values in table.items()}, table.rows - len(empty))
 
 
 _SMALL_CELLS = 50_000
+_ARROW_DATES = 10_000
 
 
 def plain(value: Any) -> Any:
     """A cell value as plain Python data: None for missing, ISO text for dates."""
     if is_missing(value):
         return None
-    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
+    if isinstance(value, dt.date):  # pandas' Timestamp is a datetime
         return value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
@@ -221,8 +244,10 @@ def plain(value: Any) -> Any:
 
 
 def _dump_column(values: list[Any], dump: Any) -> str:
-    """``dump(values)``; a column of dates (and blanks) as ISO text through Arrow, not a call per date."""
+    """``dump(values)``; a column of dates (and blanks) as ISO text, a large one through Arrow, not a call per date."""
     if set(map(type, values)) - {type(None)} == {dt.date}:
+        if len(values) < _ARROW_DATES:  # Arrow's start (it loads pandas) costs more than a report's dates
+            return "[" + ",".join("null" if v is None else f'"{v.isoformat()}"' for v in values) + "]"
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -239,13 +264,14 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _frame(rows: Any, where: str, path: Path | None) -> pd.DataFrame:
+def _frame(rows: Any, where: str, path: Path | None) -> Columns:
+    """A table of a YAML/JSON dataset (a list of rows) as columns; a row without a column has None there."""
     if rows is None:
         rows = []
     if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
         raise DataError("must be a list of rows, each a mapping of column to value", file=path, where=where)
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    return pd.DataFrame([[row.get(c) for c in columns] for row in rows], columns=columns, dtype=object)
+    columns = dict.fromkeys(k for row in rows for k in row)
+    return Columns({str(c): [row.get(c) for row in rows] for c in columns}, len(rows))
 
 
 def safe_stem(text: str) -> str:

@@ -23,6 +23,7 @@ from ..findings import Finding, Report
 from ..spec.checks import Check, Num, Op, Ref, Sum, find_table, key_value, parse, parse_column
 from ..spec.template import Table, Template
 from .derive import derive
+from .tables import raw
 from .values import column_lists, height
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class _Side:
 def check_dataset(dataset: Dataset, template: Template) -> Report:
     """Rules over a bound dataset; the first violated error rule raises DataError naming ``checks[i]``."""
     report = Report(source=str(dataset.path) if dataset.path else None)
-    report.extend(check_rules(template, dataset.tables))
+    report.extend(check_rules(template, raw(dataset.tables)))
     failed = [f for f in report.errors if f.code == "check-failed"]
     if failed:
         more = f" (and {len(failed) - 1} more violated rule(s))" if len(failed) > 1 else ""

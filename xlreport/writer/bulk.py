@@ -23,12 +23,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from xlsxwriter.format import Format
 from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.workbook import Workbook
@@ -37,6 +34,9 @@ from xlsxwriter.worksheet import Worksheet
 from ..cells import col_name
 from ..xlsx.splice import Rewrite, splice
 from .layout import TablePlace
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BULK_ROWS = 10_000  # below this, xlsxwriter's own loop is fast enough and one road is simpler
 # zlib's level 1 deflates this XML about 7 times faster than xlsxwriter's default (6), for a
@@ -114,6 +114,8 @@ class BulkTables:
         # Shared strings get their indices in the order xlsxwriter would give them: by first appearance.
         strings = ws.str_table
         count = strings.count
+        import pandas as pd  # its factorize, for the column road's large tables only
+
         codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
         self._text_cell(ws, first, col, values[0], fmt)
         indices = [strings._get_shared_string_index(u) for u in uniques.tolist()]
@@ -212,6 +214,9 @@ _SPECIAL_STRING = r"[\x{00}-\x{08}\x{0b}-\x{1f}\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4
 
 def _sst_chunks(xml: bytes, strings: list[str]) -> Iterator[bytes | memoryview]:
     """xlsxwriter's sharedStrings.xml (written without its strings) with the <si> elements put in."""
+    import pyarrow as pa  # loaded by the column road only: a report-sized build never needs it
+    import pyarrow.compute as pc
+
     end = xml.rindex(b"</sst>")
     yield xml[:end]
     writer = SharedStrings()
@@ -305,6 +310,9 @@ def _sheet_chunks(xml: str, tables: list[_Table]) -> Iterator[bytes | memoryview
 
 
 def _rows(table: _Table) -> Iterator[memoryview]:
+    import pyarrow as pa  # loaded by the column road only: a report-sized build never needs it
+    import pyarrow.compute as pc
+
     place = table.place
     own = f"{place.first_col + 1}:{place.last_col + 1}"
     spans = table.sheet.row_spans  # xlsxwriter's per-16-row blocks; blocks it did not see are all table
@@ -325,6 +333,9 @@ def _rows(table: _Table) -> Iterator[memoryview]:
 
 def _cells(column: _Column, style: int, rows: pa.Array, values: Any) -> pa.Array:
     """One column's cells for a block of rows, exactly as xlsxwriter writes them."""
+    import pyarrow as pa  # loaded by the column road only: a report-sized build never needs it
+    import pyarrow.compute as pc
+
     start = f'<c r="{column.letter}'
     blank = pc.binary_join_element_wise(start, rows, f'" s="{style}"/>', "")
     if column.kind == "formula":

@@ -11,7 +11,8 @@ import re
 
 from ..errors import DataError, TemplateError
 from ..model.dataset import Dataset
-from ..model.values import MAX_TEXT, text_problem
+from ..model.tables import raw
+from ..model.values import MAX_TEXT, height, text_problem
 from ..spec.template import Template
 from .layout import plan
 
@@ -36,7 +37,7 @@ def check_fits(dataset: Dataset, template: Template) -> None:
                     file=template.path,
                     where=f"sheets[{i}].tables[{j}].columns",
                 )
-    lengths = {name: len(frame) for name, frame in dataset.tables.items()}
+    lengths = {name: height(table) for name, table in raw(dataset.tables).items()}
     for sheet_plan in plan(template, lengths).values():
         for place in sheet_plan.tables:
             if place.bottom < MAX_ROWS:

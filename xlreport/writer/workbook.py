@@ -30,7 +30,8 @@ from ..cells import a1, col_name
 from ..model.dataset import Dataset
 from ..model.derive import aggregate, derive
 from ..model.expr import AGGREGATES
-from ..model.values import column_lists, excel_serial
+from ..model.tables import keys_of, raw
+from ..model.values import column_lists, excel_serial, height
 from ..spec.template import Column, Template
 from ..xlsx import contract
 from ..xlsx.contract import LISTS_SHEET, META_SHEET
@@ -67,7 +68,8 @@ def write_workbook(
     """
     check_fits(dataset, template)
     bulk = BulkTables()
-    cells = sum(len(frame) * max(len(frame.columns), 1) for frame in dataset.tables.values() if len(frame) < bulk.threshold)
+    tables = raw(dataset.tables)
+    cells = sum(height(table) * max(len(keys_of(table)), 1) for table in tables.values() if height(table) < bulk.threshold)
     in_memory = cells <= IN_MEMORY_CELLS
     with atomic_path(target) as tmp, ExitStack() as stack, gc_paused():
         options: dict[str, Any] = {**_WORKBOOK_OPTIONS, "in_memory": in_memory}
@@ -95,7 +97,8 @@ class _ReportWriter:
         self.template = template
         self.build_time = build_time
         self.styles = Styles(workbook, template.style)
-        self.plans = plan(template, {name: len(frame) for name, frame in dataset.tables.items()})
+        self.tables = raw(dataset.tables)  # as held: columns, or a user's DataFrames
+        self.plans = plan(template, {name: height(table) for name, table in self.tables.items()})
         self.places = {p.table.name: p for sp in self.plans.values() for p in sp.tables}
         self.lists: dict[tuple[str, str], str] = {}
         self.values: dict[str, dict[str, list[Any]]] = {}  # table name -> column key -> values as written
@@ -133,7 +136,7 @@ class _ReportWriter:
     def _compute(self, place: TablePlace) -> None:
         """Every value of a table as it will be written, derived columns computed."""
         table = place.table
-        frame = self.dataset.tables[table.data]
+        frame = self.tables[table.data]
         columns = column_lists(frame)
         values: dict[str, list[Any]] = {c.key: columns[c.key] for c in table.inputs}
         values.update(derive(table, frame, columns))
@@ -291,8 +294,8 @@ class _ReportWriter:
                     choices = list(column.allowed)
                 elif column.lookup:
                     target, _, field = column.lookup.partition(".")
-                    frame = self.dataset.tables.get(target)
-                    choices = [] if frame is None else [str(v) for v in frame[field].tolist() if v is not None]
+                    frame = self.tables.get(target)
+                    choices = [] if frame is None else [str(v) for v in column_lists(frame)[field] if v is not None]
                 else:
                     continue
                 ws.write_string(0, col, f"{table.name}.{column.key}")
