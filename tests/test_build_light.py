@@ -104,3 +104,18 @@ def test_the_hash_writes_dates_the_same_on_both_roads(values: list[dt.date | Non
     finally:
         dataset_module._ARROW_DATES = saved
     assert small == large == dump(values)  # what json.dumps writes for the same dates
+
+
+_cells = st.one_of(st.none(), st.integers(-(10**14), 10**14), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=5), st.dates())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 3), st.lists(st.lists(_cells, min_size=3, max_size=3), max_size=8))
+def test_records_are_the_same_from_columns_as_from_a_dataframe(width: int, rows: list[list[object]]) -> None:
+    keys = ["a", "b", "c"][:width]
+    columns = Columns({k: [row[i] for row in rows] for i, k in enumerate(keys)}, len(rows))
+    held = Dataset(xlreport.Meta(title="T"), Tables({"t": columns}))
+    frame = pd.DataFrame(dict(columns), dtype=object, index=pd.RangeIndex(len(rows)))
+    expected = [{str(k): dataset_module.plain(v) for k, v in row.items()} for row in frame.to_dict("records")]  # pandas' rows
+    assert held.records("t") == expected
+    assert "t" in raw(held.tables) and isinstance(raw(held.tables)["t"], Columns)  # records made no DataFrame

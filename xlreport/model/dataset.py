@@ -73,7 +73,13 @@ class Dataset:
         return safe_stem(self.meta.title)
 
     def records(self, name: str) -> list[dict[str, Any]]:
-        return [{str(k): plain(v) for k, v in row.items()} for row in self.tables[name].to_dict("records")]
+        """The rows of table ``name`` as plain data (see :func:`plain`), from its columns: no DataFrame is made."""
+        table = raw(self.tables)[name]
+        columns = column_lists(table)
+        keys = list(columns)
+        if not keys:  # rows without columns (a table of derived columns alone): rows all the same
+            return [{} for _ in range(height(table))]
+        return [{k: plain(v) for k, v in zip(keys, row, strict=True)} for row in zip(*columns.values(), strict=True)]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON/YAML-ready): meta, sources, key_figures, then the other tables."""

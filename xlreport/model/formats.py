@@ -115,13 +115,14 @@ def _save_folder(dataset: Dataset, path: Path) -> None:
     import yaml
 
     from ..atomic import atomic_folder
+    from .tables import keys_of, raw
 
     with atomic_folder(path, keep=lambda p: p.is_file() and (p.suffix.lower() == ".csv" or p.name in _HEADERS)) as staging:
         meta = yaml.safe_dump({"meta": dataset.to_dict()["meta"]}, sort_keys=False, allow_unicode=True)
         (staging / "dataset.yaml").write_text(meta, encoding="utf-8")
         for name in dataset.tables:
             buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=[str(c) for c in dataset.tables[name].columns], lineterminator="\n")
+            writer = csv.DictWriter(buffer, fieldnames=keys_of(raw(dataset.tables)[name]), lineterminator="\n")
             writer.writeheader()
             writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in dataset.records(name))
             (staging / f"{name}.csv").write_text(buffer.getvalue(), encoding="utf-8")
