@@ -121,7 +121,7 @@ def _read_checked(
     for _, table in spec.tables():
         if table.data in placed:
             located, rows = placed[table.data]
-            for key, p in check_table(table, typed[table.data], typed):
+            for key, p in check_table(table, typed[table.data], typed, reader.facts.get(table.name)):
                 reader.cell_finding(table, located, rows[p.position], key, p.code, p.message, typed[table.data][key][p.position], p.severity)
             marks = reader.marks(located.sheet)
             check_inputs(reader, table, located, marks)
