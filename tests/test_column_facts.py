@@ -58,17 +58,18 @@ def _both_looks(values: Any, facts: ColumnFacts, column: Column, typed: dict[str
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(NUMBERS, max_size=40), st.sampled_from(["integer", "number", "percent"]),
-    st.booleans(), st.booleans(), BOUNDS, BOUNDS,
+    st.booleans(), st.booleans(), BOUNDS, BOUNDS, st.booleans(),
 )
 def test_number_columns_give_the_same_findings(
-    values: list[float | None], kind: str, required: bool, unique: bool, low: float | None, high: float | None
+    values: list[float | None], kind: str, required: bool, unique: bool, low: float | None, high: float | None, lookup: bool
 ) -> None:
     typed = typed_column(pa.array(values, pa.float64()), kind)
     assume(typed is not None)
     assert typed is not None
     out, facts = typed
     _facts_hold(out.tolist(), facts)
-    _both_looks(out, facts, Column(key="c", type=kind, required=required, unique=unique, min=low, max=high))  # type: ignore[arg-type]
+    column = Column(key="c", type=kind, required=required, unique=unique, min=low, max=high, lookup="ref.id" if lookup else None)  # type: ignore[arg-type]
+    _both_looks(out, facts, column, {"ref": {"id": [1, 2.0, 3, -0.0]}})
 
 
 @settings(max_examples=150, deadline=None)
@@ -127,3 +128,10 @@ def test_an_all_empty_column_and_a_column_counting_up() -> None:
     ids = typed_column(pa.array([float(i) for i in range(1, 5001)]), "integer")
     assert ids is not None and ids[1].repeats() is False and (ids[1].low, ids[1].high) == (1, 5000)
     _both_looks(ids[0], ids[1], Column(key="c", type="integer", required=True, unique=True, min=1, max=4999))
+
+
+def test_a_lookup_of_numbers_names_the_choices() -> None:
+    """A number outside a lookup of numbers is a finding listing the choices (the message once failed to join numbers)."""
+    spec = Table(name="T", data="t", columns=[Column(key="c", type="integer", lookup="ref.id")])
+    problems = list(check_table(spec, {"c": [5, 1]}, {"ref": {"id": [1.0, 2.0]}}))
+    assert [(key, p.position, p.code, p.message) for key, p in problems] == [("c", 0, "not-allowed", "5 is not an allowed value; use one of: 1.0, 2.0")]

@@ -334,7 +334,7 @@ def rule_problems(values: Sequence[Any], column: Column, lookup: set[str] | None
         if column.max is not None and value > column.max:
             problems.append(Problem(i, "out-of-range", f"{_show(value, column)} is above the maximum {_show(column.max, column)}"))
         if allowed is not None and value not in allowed:
-            choices = ", ".join(sorted(allowed)[:12])
+            choices = ", ".join(sorted(map(str, allowed))[:12])  # a lookup of numbers gives numbers
             problems.append(Problem(i, "not-allowed", f"{value!r} is not an allowed value; use one of: {choices}"))
     return problems
 
