@@ -9,6 +9,7 @@ and each totals cell its formula.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ def check_inputs(reader: TableReader, table: Table, located: Located, marks: Mar
                                 "type the value, or open and save the file in Excel or LibreOffice", None, "error", index)
 
 
-def check_derived(reader: TableReader, table: Table, located: Located, rows: list[int], frame: Columns, marks: Marks) -> None:
+def check_derived(reader: TableReader, table: Table, located: Located, rows: Sequence[int], frame: Columns, marks: Marks) -> None:
     """Derived cells should hold their formula with the value the inputs give."""
     if not table.derived:
         return
@@ -109,7 +110,7 @@ def check_totals(reader: TableReader, table: Table, located: Located, marks: Mar
         )
 
 
-def _column_as_built(located: Located, rows: list[int], index: int, col: int, want: list[float | None], marks: Marks) -> bool:
+def _column_as_built(located: Located, rows: Sequence[int], index: int, col: int, want: list[float | None], marks: Marks) -> bool:
     """Every cell of a large derived column holds its formula, no error, and the value its inputs
     give (or none): the per-cell test below would report nothing.  Tested on the whole column at
     once; False sends the column through the per-cell test."""

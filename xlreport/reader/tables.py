@@ -260,7 +260,7 @@ class TableReader:
 
     # -- reading values ------------------------------------------------------------------
 
-    def read(self, table: Table, located: Located) -> tuple[Columns, list[int]]:
+    def read(self, table: Table, located: Located) -> tuple[Columns, Sequence[int]]:
         """The typed input columns, and for each kept row its index among the raw rows."""
         positions = self._columns(table, located)
         columns, keep = _kept_columns(located)
@@ -373,7 +373,7 @@ def _merge_box(ref: str) -> tuple[tuple[int, int], tuple[int, int]]:
     return parse_a1(first), parse_a1(last or first)
 
 
-def _kept_columns(located: Located) -> tuple[Sequence[Sequence[Any]], list[int]]:
+def _kept_columns(located: Located) -> tuple[Sequence[Sequence[Any]], Sequence[int]]:
     """The raw columns without the rows that are wholly blank, and the raw index of each kept row."""
     if located.columns is not None:
         columns = cast(list[Column], list(located.columns))  # the column road gives Columns
@@ -382,7 +382,7 @@ def _kept_columns(located: Located) -> tuple[Sequence[Sequence[Any]], list[int]]
         if blank_rows.any():
             blank_rows &= np.logical_and.reduce([column.missing() for column in columns[1:]], initial=True)
         if not blank_rows.any():
-            return columns, list(range(located.height))
+            return columns, range(located.height)
         keep = np.flatnonzero(~blank_rows).tolist()
         return [column.take(keep) for column in columns], keep
     rows = located.rows or []

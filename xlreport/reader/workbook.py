@@ -10,6 +10,7 @@ recomputed from the inputs in Python.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,7 +110,7 @@ def _read_checked(
         report.add(Finding("warning", "template-version", f"built with {spec.name} {recorded}, read with {spec.version}"))
     reader = TableReader(book, package, metadata, report, limits, scanned, ahead)
     typed: dict[str, Columns] = {}
-    placed: dict[str, tuple[Located, list[int]]] = {}
+    placed: dict[str, tuple[Located, Sequence[int]]] = {}
     for _, table in spec.tables():
         located = reader.locate(table)
         if located is None:
@@ -168,7 +169,7 @@ def _metadata(book: calamine.CalamineWorkbook, package: Package) -> Metadata:
     return parse_metadata(package.custom, rows)
 
 
-def _hidden_columns(spec: Template, placed: dict[str, tuple[Located, list[int]]], positions: dict[str, dict[str, int]]) -> set[tuple[str, int, int, int]]:
+def _hidden_columns(spec: Template, placed: dict[str, tuple[Located, Sequence[int]]], positions: dict[str, dict[str, int]]) -> set[tuple[str, int, int, int]]:
     out: set[tuple[str, int, int, int]] = set()
     for _, table in spec.tables():
         if table.data not in placed:
@@ -182,7 +183,7 @@ def _hidden_columns(spec: Template, placed: dict[str, tuple[Located, list[int]]]
     return out
 
 
-def _cell_namer(spec: Template, placed: dict[str, tuple[Located, list[int]]], positions: dict[str, dict[str, int]]) -> CellNamer:
+def _cell_namer(spec: Template, placed: dict[str, tuple[Located, Sequence[int]]], positions: dict[str, dict[str, int]]) -> CellNamer:
     """Where each value of the typed dataset was read: for rule findings that name every cell."""
     names = {t.data: t.name for _, t in spec.tables()}
 
