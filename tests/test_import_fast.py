@@ -9,6 +9,7 @@ findings of the row road, including when it is thrown away because the table was
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 import threading
 import zipfile
@@ -334,3 +335,29 @@ def test_the_scans_facts_answer_as_the_sheet_xml_does(tmp_path: Path, name: str)
         assert not scanned.marks.formulas and scanned.filled_in_row(facts.last_row) == set()
         assert not scanned.column_filled(facts.width, 0, facts.last_row)
         assert loads == []
+
+
+# -- a derived column judged whole ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shown", [b"<v>12345.5</v>", b"<v></v>"])
+def test_a_stale_derived_value_is_found_on_the_column_road_as_on_the_row_road(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shown: bytes
+) -> None:
+    """A derived cell whose stored result is not what its inputs give (a file saved by a program that
+    did not recalculate): the whole-column look must send the column to the per-cell test, which names it."""
+    with zipfile.ZipFile(built) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    sheet = "xl/worksheets/sheet2.xml"
+    cell = re.compile(rb'(<c r="H60"[^>]*>\s*<f>[^<]*</f>)<v>[^<]*</v>')
+    assert cell.search(parts[sheet]), "the derived cell H60 holds its formula and result"
+    parts[sheet] = cell.sub(lambda m: m.group(1) + shown, parts[sheet], count=1)
+    stale = tmp_path / "stale.xlsx"
+    with zipfile.ZipFile(stale, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    fast, slow, taken = both_roads(stale, monkeypatch)
+    assert taken
+    same(fast, slow)
+    if shown != b"<v></v>":  # an empty result is a formula not yet calculated: recomputed, not reported
+        assert ("formula-broken", "H60") in {(f.code, f.cell) for f in fast[1].findings}

@@ -63,6 +63,15 @@ class Column(Sequence[Any]):
             self._typed[kind] = typed_column(self.array, kind)
         return self._typed[kind]
 
+    def numbers(self) -> np.ndarray | None:
+        """A column of numbers (or of nothing) as floats, NaN where a cell is empty; None for any other column."""
+        import pyarrow as pa
+
+        kind = self.array.type
+        if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+            return None
+        return np.asarray(self.array.to_numpy(zero_copy_only=False), dtype=np.float64)
+
     def missing(self) -> np.ndarray:
         """Which cells are missing (empty, or blank text), as :func:`is_missing` says of their values."""
         typed = self.typed("text") if _is_text(self.array) else None
