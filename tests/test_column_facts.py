@@ -135,3 +135,21 @@ def test_a_lookup_of_numbers_names_the_choices() -> None:
     spec = Table(name="T", data="t", columns=[Column(key="c", type="integer", lookup="ref.id")])
     problems = list(check_table(spec, {"c": [5, 1]}, {"ref": {"id": [1.0, 2.0]}}))
     assert [(key, p.position, p.code, p.message) for key, p in problems] == [("c", 0, "not-allowed", "5 is not an allowed value; use one of: 1.0, 2.0")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(POOL), st.text(max_size=3)), min_size=4, max_size=40), st.integers(0, 3), st.sampled_from([0, 1]))
+def test_a_slice_or_large_text_types_as_its_values_do(values: list[str | None], start: int, sample: int) -> None:
+    """Arrow text read through its buffers: a slice (an offset into them) and 64-bit offsets give what a plain array of the same values gives."""
+    saved = columnar._SAMPLE
+    try:
+        columnar._SAMPLE = sample  # both ways of typing text (see above)
+        plain = typed_column(pa.array(values[start:], pa.string()), "text")
+        for other in (pa.array(values, pa.string()).slice(start), pa.array(values[start:], pa.large_string())):
+            typed = typed_column(other, "text")
+            assert (typed is None) == (plain is None)
+            if typed is not None and plain is not None:
+                assert typed[0].tolist() == plain[0].tolist()
+                assert (typed[1].missing, typed[1].distinct(), typed[1].repeats()) == (plain[1].missing, plain[1].distinct(), plain[1].repeats())
+    finally:
+        columnar._SAMPLE = saved
