@@ -361,3 +361,59 @@ def test_a_stale_derived_value_is_found_on_the_column_road_as_on_the_row_road(
     same(fast, slow)
     if shown != b"<v></v>":  # an empty result is a formula not yet calculated: recomputed, not reported
         assert ("formula-broken", "H60") in {(f.code, f.cell) for f in fast[1].findings}
+
+
+# -- pandas loaded while fastexcel reads ----------------------------------------------------------------
+
+_LOAD_PROBE = """
+import gc, json, sys
+from xlreport.reader import tables, workbook
+
+if sys.argv[2] == "off":
+    gc.disable()
+tables.AHEAD_BYTES = 0  # read every large table ahead
+seen = {"pandas before": "pandas" in sys.modules}
+started = tables.ColumnReads.__init__
+def init(self, *args):
+    started(self, *args)
+    seen["reads pending"] = bool(self._pending)
+tables.ColumnReads.__init__ = init
+load = workbook._load_dataset
+collections = []
+def loading(collecting):
+    seen["reads pending when loading"] = seen.get("reads pending", False)
+    paused = not gc.isenabled()
+    gc.callbacks.append(lambda phase, info: collections.append(phase))
+    load(collecting)
+    gc.callbacks.pop()
+    seen["collected while loading"] = bool(collections)
+    seen["paused around loading"] = paused and not gc.isenabled()
+    seen["pandas after loading"] = "pandas" in sys.modules
+workbook._load_dataset = loading
+data, report = workbook.read_workbook(sys.argv[1])
+seen["collector after"] = gc.isenabled()
+seen["hash"] = data.hash()
+seen["findings"] = [f.to_dict() for f in report.findings]
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("collector", ["on", "off"])
+def test_pandas_loads_while_the_column_read_runs_and_the_dataset_is_the_same(built: Path, collector: str) -> None:
+    """A fresh process (as the command line is): pandas is loaded after the safety checks, while fastexcel reads,
+    with the collector as the caller had it; the dataset and findings are those of a process that had pandas already."""
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", _LOAD_PROBE, str(built), collector], capture_output=True, text=True, check=True, cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["pandas before"] is False and seen["pandas after loading"] is True
+    assert seen["reads pending"] and seen["reads pending when loading"]
+    assert seen["paused around loading"]  # the read itself runs with the collector paused
+    assert seen["collected while loading"] is (collector == "on") and seen["collector after"] is (collector == "on")
+    data, report = xlreport.read_workbook(built)  # pandas loaded here already
+    assert seen["hash"] == data.hash() and seen["findings"] == [f.to_dict() for f in report.findings]

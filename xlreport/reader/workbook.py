@@ -10,7 +10,9 @@ recomputed from the inputs in Python.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,11 +58,27 @@ def read_workbook_and_template(
     path: str | Path, template: str | Path | Template | None = None, *, limits: Limits | None = None
 ) -> tuple[Dataset, Report, Template]:
     """:func:`read_workbook`, and the template it read with (for a diff, without reading the file again)."""
-    from ..model.dataset import Dataset, frame_of  # pandas: loaded only where a Dataset is made
-
+    collecting = gc.isenabled()
     with gc_paused():
-        typed, report, spec, meta = _read(Path(path), template, limits or Limits())
+        typed, report, spec, meta = _read(Path(path), template, limits or Limits(), meanwhile=lambda: _load_dataset(collecting))
+        from ..model.dataset import Dataset, frame_of  # pandas: loaded only where a Dataset is made
+
         return Dataset(meta, {name: frame_of(columns) for name, columns in typed.items()}, Path(path)), report, spec
+
+
+def _load_dataset(collecting: bool) -> None:
+    """Load pandas (a good part of a second) while fastexcel reads the large tables; the Dataset needs it at the end.
+
+    With the collector running, as outside the read: the import's many objects are then looked at
+    during the import, not all at once when the read ends."""
+    if "xlreport.model.dataset" in sys.modules:
+        return
+    if collecting:
+        gc.enable()
+    try:
+        from ..model import dataset  # noqa: F401
+    finally:
+        gc.disable()
 
 
 def read_findings(path: str | Path, *, limits: Limits | None = None) -> Report:
@@ -86,12 +104,14 @@ def read_findings_and_hidden(
 
 def _read(
     path: Path, template: str | Path | Template | None, limits: Limits, hidden: set[tuple[str, int, int, int]] | None = None,
-    scanned: dict[str, SheetFacts] | None = None,
+    scanned: dict[str, SheetFacts] | None = None, meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Columns], Report, Template, Meta]:
     scanned = scanned if scanned is not None else scan_workbook(path, limits)
     package = read_package(path)
     ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
     try:
+        if meanwhile is not None:
+            meanwhile()  # work the caller needs later, done while the second thread reads (only after the safety checks)
         return _read_checked(path, template, limits, scanned, package, ahead, hidden)
     finally:
         ahead.close()
