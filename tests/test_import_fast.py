@@ -108,6 +108,20 @@ def test_clean_columns_take_the_fast_road_and_odd_ones_do_not() -> None:
     assert from_arrow(pa.array([dt.datetime(1899, 1, 1)], pa.timestamp("ms")), "date") is None
 
 
+def test_a_text_column_looked_at_for_blanks_is_typed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blank-row test types a text column; typing it for its column then takes that result (once: it is not kept)."""
+    calls: list[str] = []
+    original = column_road.typed_column
+    monkeypatch.setattr(column_road, "typed_column", lambda array, kind: calls.append(kind) or original(array, kind))
+    column = column_road.Column(pa.array(["a", " ", None, "b"]))
+    assert column.missing().tolist() == [False, True, True, False]
+    typed = column.typed("category")
+    assert typed is not None and typed[0].tolist() == ["a", None, None, "b"] and typed[1].missing == 2
+    assert calls == ["text"]
+    again = column.typed("text")
+    assert again is not None and again[0].tolist() == typed[0].tolist() and calls == ["text", "text"]
+
+
 def test_no_white_space_beyond_what_the_blank_check_looks_at() -> None:
     """The fast road looks only at text whose first UTF-8 byte is not printable ASCII; Python's white space all starts so."""
     spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]

@@ -57,11 +57,20 @@ class Column(Sequence[Any]):
 
     def typed(self, kind: str) -> tuple[np.ndarray, ColumnFacts] | None:
         """The column typed as ``kind``, all at once, and what the rules ask of it; None when the per-value
-        road must look (see :func:`~xlreport.model.columnar.typed_column`).  Typed once per kind."""
+        road must look (see :func:`~xlreport.model.columnar.typed_column`)."""
         kind = "text" if kind == "category" else kind  # typed alike
-        if kind not in self._typed:
-            self._typed[kind] = typed_column(self.array, kind)
-        return self._typed[kind]
+        if kind in self._typed:
+            return self._typed.pop(kind)  # typed already to find the blank rows: not twice, and not kept
+        return typed_column(self.array, kind)
+
+    def missing(self) -> np.ndarray:
+        """Which cells are missing (empty, or blank text), as :func:`is_missing` says of their values."""
+        if _is_text(self.array):
+            typed = self._typed["text"] = typed_column(self.array, "text")  # kept for typed(), which follows
+            if typed is not None:
+                return np.asarray(typed[0] == None, dtype=bool)  # noqa: E711  (elementwise: which cells are None)
+            return np.fromiter(map(is_missing, self.values), dtype=bool, count=len(self))
+        return np.asarray(self.array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
     def numbers(self) -> np.ndarray | None:
         """A column of numbers (or of nothing) as floats, NaN where a cell is empty; None for any other column."""
@@ -72,16 +81,9 @@ class Column(Sequence[Any]):
             return None
         return np.asarray(self.array.to_numpy(zero_copy_only=False), dtype=np.float64)
 
-    def missing(self) -> np.ndarray:
-        """Which cells are missing (empty, or blank text), as :func:`is_missing` says of their values."""
-        typed = self.typed("text") if _is_text(self.array) else None
-        if typed is not None:
-            return np.asarray(typed[0] == None, dtype=bool)  # noqa: E711  (elementwise: which cells are None)
-        if _is_text(self.array):
-            return np.fromiter(map(is_missing, self.values), dtype=bool, count=len(self))
-        return np.asarray(self.array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-
     def take(self, rows: list[int]) -> Column:
+        """These rows as a column of their own (typed anew: what this one was typed as is let go)."""
+        self._typed.clear()
         return Column(self.array.take(rows))
 
 

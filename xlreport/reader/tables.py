@@ -137,7 +137,7 @@ class TableReader:
         self._scanned = scanned
         self._marks: dict[str, Marks] = {}
         self.positions: dict[str, dict[str, int]] = {}
-        self.facts: dict[str, dict[str, ColumnFacts]] = {}  # by table name: what the rules ask of each column typed whole
+        self.facts: dict[str, dict[str, ColumnFacts]] = {}  # by table name: what the rules ask of each column typed whole (until checked)
         self._merged_ranges = {sheet: [_merge_box(ref) for ref in facts.merged] for sheet, facts in scanned.items()}
 
     def xml(self, sheet: str) -> ScannedSheet:

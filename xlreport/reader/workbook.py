@@ -142,7 +142,7 @@ def _read_checked(
     for _, table in spec.tables():
         if table.data in placed:
             located, rows = placed[table.data]
-            for key, p in check_table(table, typed[table.data], typed, reader.facts.get(table.name)):
+            for key, p in check_table(table, typed[table.data], typed, reader.facts.pop(table.name, None)):
                 reader.cell_finding(table, located, rows[p.position], key, p.code, p.message, typed[table.data][key][p.position], p.severity)
             marks = reader.marks(located.sheet)
             check_inputs(reader, table, located, marks)
