@@ -87,6 +87,27 @@ def test_date_columns_type_as_the_value_road_does(days: list[dt.date | None]) ->
         assert any(d is not None and d < dt.date(1900, 3, 1) for d in days)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1899, 1, 1), max_value=dt.datetime(9999, 12, 31))), max_size=30),
+    st.sampled_from(["s", "ms", "us"]), st.booleans(),
+)
+def test_date_times_type_as_the_value_road_does(stamps: list[dt.datetime | None], unit: str, midnight: bool) -> None:
+    """Date-times at midnight are days; any time of day (to the millisecond) or a day before 1900-03-01 is declined."""
+    if midnight:
+        stamps = [None if s is None else dt.datetime(s.year, s.month, s.day) for s in stamps]
+    stamps = [None if s is None else s.replace(microsecond=s.microsecond // 1000 * 1000) for s in stamps]  # what a sheet holds
+    if unit == "s":
+        stamps = [None if s is None else s.replace(microsecond=0) for s in stamps]
+    fast, slow, problems = typed_both_ways(pa.array(stamps, pa.timestamp(unit)), "date")
+    if fast is not None:
+        assert problems == []
+        assert_same(fast, slow)
+        assert all(s is None or s.time() == dt.time() for s in stamps)
+    else:  # declined only for a time of day (read_columns sends such a column to the row road) or a day Excel cannot hold
+        assert any(s is not None and (s.time() != dt.time() or s.date() < dt.date(1900, 3, 1)) for s in stamps)
+
+
 def test_repeated_values_type_as_the_value_road_does() -> None:
     """Columns whose values repeat (few distinct texts, days within a short span) are typed through a table of distinct values."""
     texts = pa.array([None if i % 7 == 0 else ["North", "South", " ", "Zürich"][i % 4] for i in range(500)])

@@ -115,9 +115,6 @@ def _fast_text(values: Sequence[Any]) -> list[Any] | None:
     return [v if v is None else _clean_text(v) for v in out] if "\r" in joined else out
 
 
-_MAX_DAY = np.datetime64("9999-12-31", "D")
-
-
 class ColumnFacts:
     """What the column rules ask of a whole typed column, found with numpy instead of a look at every value.
 
@@ -173,13 +170,7 @@ def typed_column(array: Any, kind: str) -> tuple[np.ndarray, ColumnFacts] | None
     if kind in ("integer", "number", "percent") and (pa.types.is_floating(kind_of) or pa.types.is_integer(kind_of)):
         return _arrow_numbers(array, kind)
     if kind == "date" and (pa.types.is_timestamp(kind_of) or pa.types.is_date(kind_of)):
-        stamps = array.to_numpy(zero_copy_only=False).astype("datetime64[ms]")
-        days = stamps.astype("datetime64[D]")
-        valid = ~np.isnat(days)
-        present = days[valid]
-        if (stamps[valid] != present).any() or (present.size and (present.min() < np.datetime64(MIN_DATE) or present.max() > _MAX_DAY)):
-            return None  # a time of day, or a day Excel cannot hold: the per-value road says which
-        return _with_gaps(_dates(days), array), ColumnFacts(len(days) - present.size, keys=lambda: present.astype(np.int64))
+        return _arrow_dates(array)
     return None
 
 
@@ -204,26 +195,46 @@ def _arrow_numbers(array: Any, kind: str) -> tuple[np.ndarray, ColumnFacts] | No
     return out, ColumnFacts(len(numbers) - present.size, low, high, keys=lambda: present)
 
 
+_DAY_MS = 86_400_000
+_FIRST_DAY = (MIN_DATE - dt.date(1970, 1, 1)).days  # days since 1970, the numbers datetime64[D] holds
+_LAST_DAY = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days
+
+
+def _arrow_dates(array: Any) -> tuple[np.ndarray, ColumnFacts] | None:
+    """Dates and date-times, as whole days since 1970 in int64 (numpy's datetime64 floors as these divisions do)."""
+    stamps = np.asarray(array.to_numpy(zero_copy_only=False))
+    ms = stamps.astype("datetime64[ms]", copy=False).view(np.int64)
+    valid = _nulls(array) if array.null_count else None  # NaT where a cell is empty
+    if valid is not None:
+        valid = ~valid
+        ms = ms[valid]
+    if (ms % _DAY_MS).any():
+        return None  # a time of day: the per-value road says which
+    present = ms // _DAY_MS
+    if present.size and (int(present.min()) < _FIRST_DAY or int(present.max()) > _LAST_DAY):
+        return None  # a day Excel cannot hold
+    out = _dates(present)
+    if valid is not None:
+        full = np.full(len(array), None, dtype=object)
+        full[valid] = out
+        out = full
+    return out, ColumnFacts(len(array) - present.size, keys=lambda: present)
+
+
 def _dates(days: np.ndarray) -> np.ndarray:
-    """``days.astype(object)`` (NaT as anything), making one date object per day of the span when the days repeat."""
-    valid = ~np.isnat(days)
-    numbers = days.astype(np.int64)
-    if not valid.any() or int(numbers[valid].max()) - int(numbers[valid].min()) >= len(days):
-        return days.astype(object)
-    low, high = int(numbers[valid].min()), int(numbers[valid].max())
+    """Date objects for days since 1970, one per day of the span when the days repeat."""
     epoch = dt.date(1970, 1, 1).toordinal()
+    if not days.size:
+        return np.empty(0, dtype=object)
+    low, high = int(days.min()), int(days.max())
+    if high - low >= days.size:
+        return days.astype("datetime64[D]").astype(object)
     table = np.array([dt.date.fromordinal(epoch + n) for n in range(low, high + 1)], dtype=object)
-    return table[np.where(valid, numbers - low, 0)]
+    return table[days - low]
 
 
 def _nulls(array: Any) -> np.ndarray:
     return np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _with_gaps(out: np.ndarray, array: Any) -> np.ndarray:
-    if array.null_count:
-        out[_nulls(array)] = None
-    return out
 
 
 def _utf8(array: Any, pa: Any) -> tuple[np.ndarray, np.ndarray]:
