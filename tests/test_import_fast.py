@@ -9,6 +9,7 @@ findings of the row road, including when it is thrown away because the table was
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 import threading
 import zipfile
@@ -86,6 +87,27 @@ def test_date_columns_type_as_the_value_road_does(days: list[dt.date | None]) ->
         assert any(d is not None and d < dt.date(1900, 3, 1) for d in days)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1899, 1, 1), max_value=dt.datetime(9999, 12, 31))), max_size=30),
+    st.sampled_from(["s", "ms", "us"]), st.booleans(),
+)
+def test_date_times_type_as_the_value_road_does(stamps: list[dt.datetime | None], unit: str, midnight: bool) -> None:
+    """Date-times at midnight are days; any time of day (to the millisecond) or a day before 1900-03-01 is declined."""
+    if midnight:
+        stamps = [None if s is None else dt.datetime(s.year, s.month, s.day) for s in stamps]
+    stamps = [None if s is None else s.replace(microsecond=s.microsecond // 1000 * 1000) for s in stamps]  # what a sheet holds
+    if unit == "s":
+        stamps = [None if s is None else s.replace(microsecond=0) for s in stamps]
+    fast, slow, problems = typed_both_ways(pa.array(stamps, pa.timestamp(unit)), "date")
+    if fast is not None:
+        assert problems == []
+        assert_same(fast, slow)
+        assert all(s is None or s.time() == dt.time() for s in stamps)
+    else:  # declined only for a time of day (read_columns sends such a column to the row road) or a day Excel cannot hold
+        assert any(s is not None and (s.time() != dt.time() or s.date() < dt.date(1900, 3, 1)) for s in stamps)
+
+
 def test_repeated_values_type_as_the_value_road_does() -> None:
     """Columns whose values repeat (few distinct texts, days within a short span) are typed through a table of distinct values."""
     texts = pa.array([None if i % 7 == 0 else ["North", "South", " ", "Zürich"][i % 4] for i in range(500)])
@@ -105,6 +127,20 @@ def test_clean_columns_take_the_fast_road_and_odd_ones_do_not() -> None:
     assert from_arrow(pa.array([1.5]), "integer") is None  # not a whole number: a finding
     assert from_arrow(pa.array(["1"]), "number") is None  # text in a number column: a coerced warning
     assert from_arrow(pa.array([dt.datetime(1899, 1, 1)], pa.timestamp("ms")), "date") is None
+
+
+def test_a_text_column_looked_at_for_blanks_is_typed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blank-row test types a text column; typing it for its column then takes that result (once: it is not kept)."""
+    calls: list[str] = []
+    original = column_road.typed_column
+    monkeypatch.setattr(column_road, "typed_column", lambda array, kind: calls.append(kind) or original(array, kind))
+    column = column_road.Column(pa.array(["a", " ", None, "b"]))
+    assert column.missing().tolist() == [False, True, True, False]
+    typed = column.typed("category")
+    assert typed is not None and typed[0].tolist() == ["a", None, None, "b"] and typed[1].missing == 2
+    assert calls == ["text"]
+    again = column.typed("text")
+    assert again is not None and again[0].tolist() == typed[0].tolist() and calls == ["text", "text"]
 
 
 def test_no_white_space_beyond_what_the_blank_check_looks_at() -> None:
@@ -334,3 +370,85 @@ def test_the_scans_facts_answer_as_the_sheet_xml_does(tmp_path: Path, name: str)
         assert not scanned.marks.formulas and scanned.filled_in_row(facts.last_row) == set()
         assert not scanned.column_filled(facts.width, 0, facts.last_row)
         assert loads == []
+
+
+# -- a derived column judged whole ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shown", [b"<v>12345.5</v>", b"<v></v>"])
+def test_a_stale_derived_value_is_found_on_the_column_road_as_on_the_row_road(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shown: bytes
+) -> None:
+    """A derived cell whose stored result is not what its inputs give (a file saved by a program that
+    did not recalculate): the whole-column look must send the column to the per-cell test, which names it."""
+    with zipfile.ZipFile(built) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    sheet = "xl/worksheets/sheet2.xml"
+    cell = re.compile(rb'(<c r="H60"[^>]*>\s*<f>[^<]*</f>)<v>[^<]*</v>')
+    assert cell.search(parts[sheet]), "the derived cell H60 holds its formula and result"
+    parts[sheet] = cell.sub(lambda m: m.group(1) + shown, parts[sheet], count=1)
+    stale = tmp_path / "stale.xlsx"
+    with zipfile.ZipFile(stale, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    fast, slow, taken = both_roads(stale, monkeypatch)
+    assert taken
+    same(fast, slow)
+    if shown != b"<v></v>":  # an empty result is a formula not yet calculated: recomputed, not reported
+        assert ("formula-broken", "H60") in {(f.code, f.cell) for f in fast[1].findings}
+
+
+# -- pandas loaded while fastexcel reads ----------------------------------------------------------------
+
+_LOAD_PROBE = """
+import gc, json, sys
+from xlreport.reader import tables, workbook
+
+if sys.argv[2] == "off":
+    gc.disable()
+tables.AHEAD_BYTES = 0  # read every large table ahead
+seen = {"pandas before": "pandas" in sys.modules}
+started = tables.ColumnReads.__init__
+def init(self, *args):
+    started(self, *args)
+    seen["reads pending"] = bool(self._pending)
+tables.ColumnReads.__init__ = init
+load = workbook._load_dataset
+collections = []
+def loading(collecting):
+    seen["reads pending when loading"] = seen.get("reads pending", False)
+    paused = not gc.isenabled()
+    gc.callbacks.append(lambda phase, info: collections.append(phase))
+    load(collecting)
+    gc.callbacks.pop()
+    seen["collected while loading"] = bool(collections)
+    seen["paused around loading"] = paused and not gc.isenabled()
+    seen["pandas after loading"] = "pandas" in sys.modules
+workbook._load_dataset = loading
+data, report = workbook.read_workbook(sys.argv[1])
+seen["collector after"] = gc.isenabled()
+seen["hash"] = data.hash()
+seen["findings"] = [f.to_dict() for f in report.findings]
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("collector", ["on", "off"])
+def test_pandas_loads_while_the_column_read_runs_and_the_dataset_is_the_same(built: Path, collector: str) -> None:
+    """A fresh process (as the command line is): pandas is loaded after the safety checks, while fastexcel reads,
+    with the collector as the caller had it; the dataset and findings are those of a process that had pandas already."""
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", _LOAD_PROBE, str(built), collector], capture_output=True, text=True, check=True, cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["pandas before"] is False and seen["pandas after loading"] is True
+    assert seen["reads pending"] and seen["reads pending when loading"]
+    assert seen["paused around loading"]  # the read itself runs with the collector paused
+    assert seen["collected while loading"] is (collector == "on") and seen["collector after"] is (collector == "on")
+    data, report = xlreport.read_workbook(built)  # pandas loaded here already
+    assert seen["hash"] == data.hash() and seen["findings"] == [f.to_dict() for f in report.findings]

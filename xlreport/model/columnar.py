@@ -8,7 +8,7 @@ per-value road, which the tests compare these with.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -115,7 +115,36 @@ def _fast_text(values: Sequence[Any]) -> list[Any] | None:
     return [v if v is None else _clean_text(v) for v in out] if "\r" in joined else out
 
 
-_MAX_DAY = np.datetime64("9999-12-31", "D")
+class ColumnFacts:
+    """What the column rules ask of a whole typed column, found with numpy instead of a look at every value.
+
+    :func:`typed_column` knows them from the Arrow column it types; the rule checks
+    (:func:`~xlreport.model.values.rule_problems`, :func:`~xlreport.model.validate.check_table`)
+    then visit the values of a column only when these say a rule may be broken.  ``keys`` and
+    ``distinct`` are worked out only when a rule asks (a unique column; allowed values, a lookup).
+    """
+
+    def __init__(
+        self, missing: int, low: Any = None, high: Any = None,
+        keys: Callable[[], np.ndarray] | None = None, distinct: Callable[[], frozenset[Any]] | None = None,
+    ) -> None:
+        self.missing = missing  # how many values are None
+        self.low, self.high = low, high  # the smallest and largest present number (None: none present, or not a number column)
+        self._keys = keys  # one number per present value, equal exactly where the values are equal
+        self._distinct = distinct
+
+    def distinct(self) -> frozenset[Any] | None:
+        """The distinct present values, or None when not known."""
+        return None if self._distinct is None else self._distinct()
+
+    def repeats(self) -> bool | None:
+        """Whether any present value occurs twice; None when not known."""
+        if self._keys is None:
+            return None
+        keys = self._keys()
+        if keys.size < 2 or bool((keys[1:] > keys[:-1]).all()):  # e.g. an id counting up: no sort needed
+            return False
+        return int(np.unique(keys).size) < keys.size
 
 
 def from_arrow(array: Any, kind: str) -> np.ndarray | None:
@@ -125,94 +154,176 @@ def from_arrow(array: Any, kind: str) -> np.ndarray | None:
     An object array of the typed values (None where a cell is missing), or None when any value would
     need a message or a second look: the per-value road then types the column and names each problem.
     """
+    typed = typed_column(array, kind)
+    return None if typed is None else typed[0]
+
+
+def typed_column(array: Any, kind: str) -> tuple[np.ndarray, ColumnFacts] | None:
+    """:func:`from_arrow`'s values, and what the column rules ask of them (:class:`ColumnFacts`)."""
     import pyarrow as pa
 
     kind_of = array.type
     if pa.types.is_null(kind_of):
-        return np.full(len(array), None, dtype=object)
+        return np.full(len(array), None, dtype=object), ColumnFacts(len(array), keys=lambda: np.zeros(0), distinct=frozenset)
     if kind in ("text", "category"):
         return _arrow_text(array, pa) if pa.types.is_string(kind_of) or pa.types.is_large_string(kind_of) else None
     if kind in ("integer", "number", "percent") and (pa.types.is_floating(kind_of) or pa.types.is_integer(kind_of)):
-        numbers = array.to_numpy(zero_copy_only=False).astype(np.float64)
-        present = numbers[~_nulls(array)] if array.null_count else numbers
-        if not np.isfinite(present).all():
-            return None
-        if kind == "integer":
-            if not ((present == np.floor(present)).all() and (np.abs(present) < MAX_INT).all()):
-                return None
-            out = np.where(np.isfinite(numbers), numbers, 0).astype(np.int64).astype(object)
-        else:
-            out = numbers.astype(object)
-        return _with_gaps(out, array)
+        return _arrow_numbers(array, kind)
     if kind == "date" and (pa.types.is_timestamp(kind_of) or pa.types.is_date(kind_of)):
-        stamps = array.to_numpy(zero_copy_only=False).astype("datetime64[ms]")
-        days = stamps.astype("datetime64[D]")
-        present = days[~np.isnat(days)]
-        if (stamps[~np.isnat(stamps)] != present).any() or (present.size and (present.min() < np.datetime64(MIN_DATE) or present.max() > _MAX_DAY)):
-            return None  # a time of day, or a day Excel cannot hold: the per-value road says which
-        return _with_gaps(_dates(days), array)
+        return _arrow_dates(array)
     return None
 
 
+def _arrow_numbers(array: Any, kind: str) -> tuple[np.ndarray, ColumnFacts] | None:
+    numbers = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)  # a copy only where there are nulls
+    nulls = _nulls(array) if array.null_count else None
+    present = numbers if nulls is None else numbers[~nulls]
+    if not np.isfinite(present).all():
+        return None
+    low: Any
+    high: Any
+    if kind == "integer":
+        if not ((present == np.floor(present)).all() and (np.abs(present) < MAX_INT).all()):
+            return None
+        out = (numbers if nulls is None else np.where(nulls, 0, numbers)).astype(np.int64).astype(object)
+        low, high = (int(present.min()), int(present.max())) if present.size else (None, None)
+    else:
+        out = numbers.astype(object)
+        low, high = (float(present.min()), float(present.max())) if present.size else (None, None)
+    if nulls is not None:
+        out[nulls] = None
+    return out, ColumnFacts(len(numbers) - present.size, low, high, keys=lambda: present)
+
+
+_DAY_MS = 86_400_000
+_FIRST_DAY = (MIN_DATE - dt.date(1970, 1, 1)).days  # days since 1970, the numbers datetime64[D] holds
+_LAST_DAY = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days
+
+
+def _arrow_dates(array: Any) -> tuple[np.ndarray, ColumnFacts] | None:
+    """Dates and date-times, as whole days since 1970 in int64 (numpy's datetime64 floors as these divisions do)."""
+    stamps = np.asarray(array.to_numpy(zero_copy_only=False))
+    ms = stamps.astype("datetime64[ms]", copy=False).view(np.int64)
+    valid = _nulls(array) if array.null_count else None  # NaT where a cell is empty
+    if valid is not None:
+        valid = ~valid
+        ms = ms[valid]
+    if (ms % _DAY_MS).any():
+        return None  # a time of day: the per-value road says which
+    present = ms // _DAY_MS
+    if present.size and (int(present.min()) < _FIRST_DAY or int(present.max()) > _LAST_DAY):
+        return None  # a day Excel cannot hold
+    out = _dates(present)
+    if valid is not None:
+        full = np.full(len(array), None, dtype=object)
+        full[valid] = out
+        out = full
+    return out, ColumnFacts(len(array) - present.size, keys=lambda: present)
+
+
 def _dates(days: np.ndarray) -> np.ndarray:
-    """``days.astype(object)`` (NaT as anything), making one date object per day of the span when the days repeat."""
-    valid = ~np.isnat(days)
-    numbers = days.astype(np.int64)
-    if not valid.any() or int(numbers[valid].max()) - int(numbers[valid].min()) >= len(days):
-        return days.astype(object)
-    low, high = int(numbers[valid].min()), int(numbers[valid].max())
+    """Date objects for days since 1970, one per day of the span when the days repeat."""
     epoch = dt.date(1970, 1, 1).toordinal()
+    if not days.size:
+        return np.empty(0, dtype=object)
+    low, high = int(days.min()), int(days.max())
+    if high - low >= days.size:
+        return days.astype("datetime64[D]").astype(object)
     table = np.array([dt.date.fromordinal(epoch + n) for n in range(low, high + 1)], dtype=object)
-    return table[np.where(valid, numbers - low, 0)]
-
-
-def _strings(array: Any) -> np.ndarray:
-    """``array.to_numpy()`` of Arrow text, with one Python string per distinct value when values repeat."""
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(array)
-    if len(encoded.dictionary) * 2 > len(array):
-        return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
-    table = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the last stays None: a missing cell
-    table[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)
-    return table[encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)]
+    return table[days - low]
 
 
 def _nulls(array: Any) -> np.ndarray:
     return np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _with_gaps(out: np.ndarray, array: Any) -> np.ndarray:
-    if array.null_count:
-        out[_nulls(array)] = None
-    return out
-
-
-def _arrow_text(array: Any, pa: Any) -> np.ndarray | None:
-    """Text cells: refused (None) when any holds a character XML cannot carry, a carriage return or too
-    many characters; blank and white-space-only text becomes None, as :func:`_fast_text` does."""
+def _utf8(array: Any, pa: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of Arrow text, and where each value starts in them (one more offset than values)."""
+    if not len(array):
+        return np.zeros(0, np.uint8), np.zeros(1, np.int64)
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if pa.types.is_large_string(array.type) else np.int32)
     offsets = offsets[array.offset : array.offset + len(array) + 1]
     data = array.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]] if data is not None and len(array) else np.zeros(0, np.uint8)
-    # C0 controls but tab and line feed (a carriage return is cleaned by the per-value road), and U+FFFE, U+FFFF (EF BF BE/BF)
-    if ((raw < 0x20) & (raw != 0x09) & (raw != 0x0A)).any():
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]] if data is not None else np.zeros(0, np.uint8)
+    return raw, offsets - offsets[0]
+
+
+_SAMPLE = 4096  # values looked at to choose between making each distinct text once and each text as it comes
+
+
+def _arrow_text(array: Any, pa: Any) -> tuple[np.ndarray, ColumnFacts] | None:
+    """Text cells: refused (None) when any holds a character XML cannot carry, a carriage return or too
+    many characters; blank and white-space-only text becomes None, as :func:`_fast_text` does.
+
+    When texts repeat, each distinct one is looked at and made a Python string once (through Arrow's
+    dictionary of the column); else each as it comes, without the cost of the dictionary."""
+    import pyarrow.compute as pc
+
+    sample = array.slice(0, _SAMPLE)
+    if len(pc.dictionary_encode(sample).dictionary) * 2 <= len(sample):  # texts repeat
+        encoded = pc.dictionary_encode(array)
+        table = _texts(encoded.dictionary, pa, pc)  # every distinct text once, and None for a missing cell last
+        if table is None:
+            return None
+        codes = _codes(encoded.indices, len(table) - 1)
+        out = table[codes]
+        gone = _none(table)
+        missing = gone[codes] if gone[:-1].any() or encoded.indices.null_count else None
+        present = codes if missing is None else codes[~missing]
+        return out, ColumnFacts(0 if missing is None else int(missing.sum()), keys=lambda: present, distinct=lambda: frozenset(table[~gone].tolist()))
+    values = _texts(array, pa, pc)
+    if values is None:
         return None
-    if raw.size >= 3 and ((raw[:-2] == 0xEF) & (raw[1:-1] == 0xBF) & (raw[2:] >= 0xBE)).any():
+    out = values[:-1]
+    missing = _none(out)
+
+    def keys() -> np.ndarray:
+        return _codes(pc.dictionary_encode(array).indices, -1)[~missing]
+
+    return out, ColumnFacts(int(missing.sum()), keys=keys, distinct=lambda: frozenset(out[~missing].tolist()))
+
+
+def _texts(array: Any, pa: Any, pc: Any) -> np.ndarray | None:
+    """The texts of ``array`` as Python strings (None where missing or blank), and one more None at the end;
+    None when any text must take the per-value road."""
+    raw, offsets = _utf8(array, pa)
+    if _refused(raw):
         return None
     lengths = np.diff(offsets)
-    if lengths.size and int(lengths.max()) > MAX_TEXT:
-        import pyarrow.compute as pc
-
-        if (pc.max(pc.utf8_length(array)).as_py() or 0) > MAX_TEXT:
-            return None
-    out = _strings(array)
+    if lengths.size and int(lengths.max()) > MAX_TEXT and (pc.max(pc.utf8_length(array)).as_py() or 0) > MAX_TEXT:
+        return None
+    out = np.empty(len(array) + 1, dtype=object)
+    out[:-1] = array.to_numpy(zero_copy_only=False)
     # Blank is white space only; a first byte that is printable ASCII other than a space rules it out.
-    first = np.zeros(len(array), dtype=np.uint8)
-    filled = lengths > 0
-    first[filled] = raw[offsets[:-1][filled] - offsets[0]]
-    maybe = np.flatnonzero((first < 0x21) | (first > 0x7E))
+    filled = np.flatnonzero(lengths > 0)
+    first = raw[offsets[:-1][filled]]
+    maybe = filled[(first < 0x21) | (first > 0x7E)]
+    out[:-1][lengths == 0] = None  # a missing cell, or empty text
     if maybe.size:
-        blank = [i for i, v in zip(maybe.tolist(), out[maybe].tolist(), strict=True) if v is not None and not v.strip()]
-        out[blank] = None
+        out[[i for i, v in zip(maybe.tolist(), out[maybe].tolist(), strict=True) if not v.strip()]] = None
     return out
+
+
+def _codes(indices: Any, gap: int) -> np.ndarray:
+    """Dictionary indices as numpy integers, ``gap`` where an index is null."""
+    if not len(indices):
+        return np.zeros(0, dtype=np.int64)
+    codes = np.frombuffer(indices.buffers()[1], dtype=indices.type.to_pandas_dtype())[indices.offset : indices.offset + len(indices)]
+    if indices.null_count:
+        codes = codes.copy()
+        codes[_nulls(indices)] = gap
+    return codes
+
+
+def _none(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values == None, dtype=bool)  # noqa: E711  (elementwise: which values are None)
+
+
+def _refused(raw: np.ndarray) -> bool:
+    """Whether UTF-8 bytes hold a C0 control but tab and line feed (a carriage return is cleaned by the per-value road),
+    or U+FFFE or U+FFFF (EF BF BE, EF BF BF)."""
+    controls = raw[raw < 0x20] if (raw < 0x20).any() else raw[:0]
+    if ((controls != 0x09) & (controls != 0x0A)).any():
+        return True
+    lead = np.flatnonzero(raw[:-2] == 0xEF)
+    return bool(lead.size and ((raw[lead + 1] == 0xBF) & (raw[lead + 2] >= 0xBE)).any())

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from .columnar import ColumnFacts
+
     # A typed table: a DataFrame (a Dataset's), or its columns as lists by key (the importer's until
     # it makes the Dataset: ``xlreport check`` never makes one, and so never loads pandas).
     TableData: TypeAlias = pd.DataFrame | Mapping[str, Sequence[Any]]
@@ -82,10 +84,15 @@ def column_lists(frame: TableData) -> dict[str, list[Any]]:
     access costs more than the values themselves.  Columns given as a mapping come back as they are.
     """
     if isinstance(frame, Mapping):
-        return {str(k): v if isinstance(v, list) else list(v) for k, v in frame.items()}
+        return {str(k): v if isinstance(v, list) else _listed(v) for k, v in frame.items()}
     if len(frame.columns) and all(dtype.kind == "O" for dtype in frame.dtypes):
         return dict(zip(map(str, frame.columns), frame.to_numpy(dtype=object).T.tolist(), strict=True))
     return {str(c): frame[c].tolist() for c in frame.columns}
+
+
+def _listed(values: Sequence[Any]) -> list[Any]:
+    # An object array's own tolist() gives its very objects, faster than list(); of other dtypes it would make numpy scalars Python ones.
+    return values.tolist() if getattr(getattr(values, "dtype", None), "kind", None) == "O" else list(values)  # type: ignore[attr-defined]
 
 
 class Columns(dict[str, list[Any]]):
@@ -307,11 +314,15 @@ _CONVERTERS = {
 }
 
 
-def rule_problems(values: Sequence[Any], column: Column, lookup: set[str] | None = None) -> list[Problem]:
-    """Required, range, allowed-values and lookup rules for already-typed ``values``."""
+def rule_problems(values: Sequence[Any], column: Column, lookup: set[str] | None = None, facts: ColumnFacts | None = None) -> list[Problem]:
+    """Required, range, allowed-values and lookup rules for already-typed ``values``.
+
+    ``facts``, when the caller knows them for the whole column, spare the look at every value of a
+    column that breaks no rule (:class:`~xlreport.model.columnar.ColumnFacts`).
+    """
     problems: list[Problem] = []
     allowed = set(column.allowed) if column.allowed is not None else lookup
-    if not _may_break_rules(values, column, allowed):
+    if not _may_break_rules(values, column, allowed, facts):
         return problems
     for i, value in enumerate(values):
         if value is None:
@@ -323,13 +334,15 @@ def rule_problems(values: Sequence[Any], column: Column, lookup: set[str] | None
         if column.max is not None and value > column.max:
             problems.append(Problem(i, "out-of-range", f"{_show(value, column)} is above the maximum {_show(column.max, column)}"))
         if allowed is not None and value not in allowed:
-            choices = ", ".join(sorted(allowed)[:12])
+            choices = ", ".join(sorted(map(str, allowed))[:12])  # a lookup of numbers gives numbers
             problems.append(Problem(i, "not-allowed", f"{value!r} is not an allowed value; use one of: {choices}"))
     return problems
 
 
-def _may_break_rules(values: Sequence[Any], column: Column, allowed: set[str] | None) -> bool:
+def _may_break_rules(values: Sequence[Any], column: Column, allowed: set[str] | None, facts: ColumnFacts | None = None) -> bool:
     """A cheap whole-column look first: most columns break no rule, and then no value is visited."""
+    if facts is not None:
+        return _facts_may_break_rules(facts, len(values), column, allowed)
     present = [v for v in values if v is not None] if None in values else values
     if column.required and len(present) < len(values):
         return True
@@ -338,6 +351,21 @@ def _may_break_rules(values: Sequence[Any], column: Column, allowed: set[str] | 
     if present and (column.min is not None or column.max is not None):
         low, high = min(present), max(present)
         return (column.min is not None and low < column.min) or (column.max is not None and high > column.max)
+    return False
+
+
+def _facts_may_break_rules(facts: ColumnFacts, rows: int, column: Column, allowed: set[str] | None) -> bool:
+    """:func:`_may_break_rules` answered from what is known of the whole column; True where that is not enough."""
+    if column.required and facts.missing:
+        return True
+    if allowed is not None:
+        distinct = facts.distinct()
+        if distinct is None or not distinct <= allowed:
+            return True
+    if facts.missing < rows and (column.min is not None or column.max is not None):
+        if facts.low is None or facts.high is None:
+            return True  # not known: the values tell
+        return (column.min is not None and facts.low < column.min) or (column.max is not None and facts.high > column.max)
     return False
 
 

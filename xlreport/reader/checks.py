@@ -9,6 +9,8 @@ and each totals cell its formula.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -46,7 +48,7 @@ def check_inputs(reader: TableReader, table: Table, located: Located, marks: Mar
                                 "type the value, or open and save the file in Excel or LibreOffice", None, "error", index)
 
 
-def check_derived(reader: TableReader, table: Table, located: Located, rows: list[int], frame: Columns, marks: Marks) -> None:
+def check_derived(reader: TableReader, table: Table, located: Located, rows: Sequence[int], frame: Columns, marks: Marks) -> None:
     """Derived cells should hold their formula with the value the inputs give."""
     if not table.derived:
         return
@@ -109,27 +111,29 @@ def check_totals(reader: TableReader, table: Table, located: Located, marks: Mar
         )
 
 
-def _column_as_built(located: Located, rows: list[int], index: int, col: int, want: list[float | None], marks: Marks) -> bool:
+def _column_as_built(located: Located, rows: Sequence[int], index: int, col: int, want: list[float | None], marks: Marks) -> bool:
     """Every cell of a large derived column holds its formula, no error, and the value its inputs
     give (or none): the per-cell test below would report nothing.  Tested on the whole column at
     once; False sends the column through the per-cell test."""
     if located.columns is None or located.sheet_rows is not None or located.below or len(rows) < 1000:
         return False
-    actual = located.columns[index]
-    actual = actual.values if isinstance(actual, Column) else actual  # a plain list: no per-item __getitem__
-    if len(rows) != len(actual) or any(c == col for _, c in marks.errors):
+    column = located.columns[index]
+    if len(rows) != len(column) or any(c == col for _, c in marks.errors):
         return False  # blank rows left out, or an error somewhere in the column
-    first, last = located.header_row + 1, located.header_row + len(rows)
-    if sum(1 for r, c in marks.formulas if c == col and first <= r <= last) != len(rows):
+    first = located.header_row + 1
+    if not all(map(marks.formulas.__contains__, zip(range(first, first + len(rows)), repeat(col)))):
         return False  # some cell without its formula
-    if set(map(type, actual)) == {float}:
-        numbers = np.array(actual, dtype=np.float64)
-    else:
-        numbers = np.fromiter((v if v.__class__ is float or v.__class__ is int else math.nan for v in actual), np.float64, count=len(actual))
+    numbers = column.numbers() if isinstance(column, Column) else None  # a column of numbers (or blanks): no value to look at
+    if numbers is None:
+        actual = column.values if isinstance(column, Column) else column  # a plain list: no per-item __getitem__
+        if set(map(type, actual)) == {float}:
+            numbers = np.array(actual, dtype=np.float64)
+        else:
+            numbers = np.fromiter((v if v.__class__ is float or v.__class__ is int else math.nan for v in actual), np.float64, count=len(actual))
+        if not all(is_missing(actual[i]) for i in np.flatnonzero(np.isnan(numbers)).tolist()):
+            return False  # text or a flag where a number belongs: the per-cell test names it
     numeric = ~np.isnan(numbers)
-    if not all(is_missing(actual[i]) for i in np.flatnonzero(~numeric).tolist()):
-        return False  # text or a flag where a number belongs: the per-cell test names it
-    expected = np.fromiter((math.nan if w is None else w for w in want), np.float64, count=len(want))[numeric]
+    expected = np.array(want, dtype=np.float64)[numeric]  # None becomes NaN
     shown = numbers[numeric]
     return not np.isnan(expected).any() and bool(np.all(np.abs(shown - expected) <= REL_TOLERANCE * np.maximum(np.abs(expected), 1.0)))
 

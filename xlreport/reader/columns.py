@@ -3,7 +3,7 @@
 python-calamine hands back a sheet as a Python list per row, which costs most of an import of a
 large table; fastexcel parses the same XML with the same library into typed Arrow columns. Each
 comes back as a :class:`Column`: typed whole from Arrow where every value allows it
-(:func:`~xlreport.model.columnar.from_arrow`), else as the values python-calamine would give
+(:func:`~xlreport.model.columnar.typed_column`), else as the values python-calamine would give
 (float, str, date, None for an empty cell), so the importer's checks stay the same for both readers.
 
 Only clean columns take this road (a blank formula result counts as an empty cell): a column
@@ -22,7 +22,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from ..model.columnar import from_arrow
+from ..model.columnar import ColumnFacts, typed_column
 from ..model.values import is_missing
 
 # Tables with fewer data rows are read with python-calamine: one code path for report-sized tables.
@@ -35,6 +35,7 @@ class Column(Sequence[Any]):
     def __init__(self, array: Any) -> None:
         self.array = array
         self._values: list[Any] | None = None
+        self._typed: dict[str, tuple[np.ndarray, ColumnFacts] | None] = {}
 
     @property
     def values(self) -> list[Any]:
@@ -54,20 +55,35 @@ class Column(Sequence[Any]):
     def __getitem__(self, index: int | slice) -> Any:
         return self.values[index]
 
-    def typed(self, kind: str) -> np.ndarray | None:
-        """The column typed as ``kind``, all at once; None when the per-value road must look (see :func:`from_arrow`)."""
-        return from_arrow(self.array, kind)
+    def typed(self, kind: str) -> tuple[np.ndarray, ColumnFacts] | None:
+        """The column typed as ``kind``, all at once, and what the rules ask of it; None when the per-value
+        road must look (see :func:`~xlreport.model.columnar.typed_column`)."""
+        kind = "text" if kind == "category" else kind  # typed alike
+        if kind in self._typed:
+            return self._typed.pop(kind)  # typed already to find the blank rows: not twice, and not kept
+        return typed_column(self.array, kind)
 
     def missing(self) -> np.ndarray:
         """Which cells are missing (empty, or blank text), as :func:`is_missing` says of their values."""
-        typed = from_arrow(self.array, "text") if _is_text(self.array) else None
-        if typed is not None:
-            return np.asarray(typed == None, dtype=bool)  # noqa: E711  (elementwise: which cells are None)
         if _is_text(self.array):
+            typed = self._typed["text"] = typed_column(self.array, "text")  # kept for typed(), which follows
+            if typed is not None:
+                return np.asarray(typed[0] == None, dtype=bool)  # noqa: E711  (elementwise: which cells are None)
             return np.fromiter(map(is_missing, self.values), dtype=bool, count=len(self))
         return np.asarray(self.array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
+    def numbers(self) -> np.ndarray | None:
+        """A column of numbers (or of nothing) as floats, NaN where a cell is empty; None for any other column."""
+        import pyarrow as pa
+
+        kind = self.array.type
+        if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+            return None
+        return np.asarray(self.array.to_numpy(zero_copy_only=False), dtype=np.float64)
+
     def take(self, rows: list[int]) -> Column:
+        """These rows as a column of their own (typed anew: what this one was typed as is let go)."""
+        self._typed.clear()
         return Column(self.array.take(rows))
 
 

@@ -20,6 +20,7 @@ import python_calamine as calamine
 from ..cells import a1, col_name, parse_a1
 from ..errors import FileError
 from ..findings import Finding, Report
+from ..model.columnar import ColumnFacts
 from ..model.values import Columns, coerce_column, is_missing
 from ..spec.template import Table
 from ..xlsx.marks import Marks, ScannedSheet
@@ -136,6 +137,7 @@ class TableReader:
         self._scanned = scanned
         self._marks: dict[str, Marks] = {}
         self.positions: dict[str, dict[str, int]] = {}
+        self.facts: dict[str, dict[str, ColumnFacts]] = {}  # by table name: what the rules ask of each column typed whole (until checked)
         self._merged_ranges = {sheet: [_merge_box(ref) for ref in facts.merged] for sheet, facts in scanned.items()}
 
     def xml(self, sheet: str) -> ScannedSheet:
@@ -258,11 +260,12 @@ class TableReader:
 
     # -- reading values ------------------------------------------------------------------
 
-    def read(self, table: Table, located: Located) -> tuple[Columns, list[int]]:
+    def read(self, table: Table, located: Located) -> tuple[Columns, Sequence[int]]:
         """The typed input columns, and for each kept row its index among the raw rows."""
         positions = self._columns(table, located)
         columns, keep = _kept_columns(located)
         out: dict[str, Any] = {}  # lists, or object arrays from the column road
+        facts = self.facts[table.name] = {}
         for column in table.inputs:
             index = positions.get(column.key)
             if index is None or index >= len(columns):
@@ -272,7 +275,7 @@ class TableReader:
             if isinstance(raw, Column):
                 typed = raw.typed(column.type)  # a whole clean column at once, else value by value
                 if typed is not None:
-                    out[column.key] = typed
+                    out[column.key], facts[column.key] = typed
                     continue
                 raw = raw.values
             values, problems = coerce_column(raw, column, strict_text=True, date1904=self.package.date1904, normalize=False)
@@ -370,7 +373,7 @@ def _merge_box(ref: str) -> tuple[tuple[int, int], tuple[int, int]]:
     return parse_a1(first), parse_a1(last or first)
 
 
-def _kept_columns(located: Located) -> tuple[Sequence[Sequence[Any]], list[int]]:
+def _kept_columns(located: Located) -> tuple[Sequence[Sequence[Any]], Sequence[int]]:
     """The raw columns without the rows that are wholly blank, and the raw index of each kept row."""
     if located.columns is not None:
         columns = cast(list[Column], list(located.columns))  # the column road gives Columns
@@ -379,7 +382,7 @@ def _kept_columns(located: Located) -> tuple[Sequence[Sequence[Any]], list[int]]
         if blank_rows.any():
             blank_rows &= np.logical_and.reduce([column.missing() for column in columns[1:]], initial=True)
         if not blank_rows.any():
-            return columns, list(range(located.height))
+            return columns, range(located.height)
         keep = np.flatnonzero(~blank_rows).tolist()
         return [column.take(keep) for column in columns], keep
     rows = located.rows or []

@@ -10,6 +10,9 @@ recomputed from the inputs in Python.
 
 from __future__ import annotations
 
+import gc
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,11 +58,27 @@ def read_workbook_and_template(
     path: str | Path, template: str | Path | Template | None = None, *, limits: Limits | None = None
 ) -> tuple[Dataset, Report, Template]:
     """:func:`read_workbook`, and the template it read with (for a diff, without reading the file again)."""
-    from ..model.dataset import Dataset, frame_of  # pandas: loaded only where a Dataset is made
-
+    collecting = gc.isenabled()
     with gc_paused():
-        typed, report, spec, meta = _read(Path(path), template, limits or Limits())
+        typed, report, spec, meta = _read(Path(path), template, limits or Limits(), meanwhile=lambda: _load_dataset(collecting))
+        from ..model.dataset import Dataset, frame_of  # pandas: loaded only where a Dataset is made
+
         return Dataset(meta, {name: frame_of(columns) for name, columns in typed.items()}, Path(path)), report, spec
+
+
+def _load_dataset(collecting: bool) -> None:
+    """Load pandas (a good part of a second) while fastexcel reads the large tables; the Dataset needs it at the end.
+
+    With the collector running, as outside the read: the import's many objects are then looked at
+    during the import, not all at once when the read ends."""
+    if "xlreport.model.dataset" in sys.modules:
+        return
+    if collecting:
+        gc.enable()
+    try:
+        from ..model import dataset  # noqa: F401
+    finally:
+        gc.disable()
 
 
 def read_findings(path: str | Path, *, limits: Limits | None = None) -> Report:
@@ -85,12 +104,14 @@ def read_findings_and_hidden(
 
 def _read(
     path: Path, template: str | Path | Template | None, limits: Limits, hidden: set[tuple[str, int, int, int]] | None = None,
-    scanned: dict[str, SheetFacts] | None = None,
+    scanned: dict[str, SheetFacts] | None = None, meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Columns], Report, Template, Meta]:
     scanned = scanned if scanned is not None else scan_workbook(path, limits)
     package = read_package(path)
     ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
     try:
+        if meanwhile is not None:
+            meanwhile()  # work the caller needs later, done while the second thread reads (only after the safety checks)
         return _read_checked(path, template, limits, scanned, package, ahead, hidden)
     finally:
         ahead.close()
@@ -109,7 +130,7 @@ def _read_checked(
         report.add(Finding("warning", "template-version", f"built with {spec.name} {recorded}, read with {spec.version}"))
     reader = TableReader(book, package, metadata, report, limits, scanned, ahead)
     typed: dict[str, Columns] = {}
-    placed: dict[str, tuple[Located, list[int]]] = {}
+    placed: dict[str, tuple[Located, Sequence[int]]] = {}
     for _, table in spec.tables():
         located = reader.locate(table)
         if located is None:
@@ -121,7 +142,7 @@ def _read_checked(
     for _, table in spec.tables():
         if table.data in placed:
             located, rows = placed[table.data]
-            for key, p in check_table(table, typed[table.data], typed):
+            for key, p in check_table(table, typed[table.data], typed, reader.facts.pop(table.name, None)):
                 reader.cell_finding(table, located, rows[p.position], key, p.code, p.message, typed[table.data][key][p.position], p.severity)
             marks = reader.marks(located.sheet)
             check_inputs(reader, table, located, marks)
@@ -168,7 +189,7 @@ def _metadata(book: calamine.CalamineWorkbook, package: Package) -> Metadata:
     return parse_metadata(package.custom, rows)
 
 
-def _hidden_columns(spec: Template, placed: dict[str, tuple[Located, list[int]]], positions: dict[str, dict[str, int]]) -> set[tuple[str, int, int, int]]:
+def _hidden_columns(spec: Template, placed: dict[str, tuple[Located, Sequence[int]]], positions: dict[str, dict[str, int]]) -> set[tuple[str, int, int, int]]:
     out: set[tuple[str, int, int, int]] = set()
     for _, table in spec.tables():
         if table.data not in placed:
@@ -182,7 +203,7 @@ def _hidden_columns(spec: Template, placed: dict[str, tuple[Located, list[int]]]
     return out
 
 
-def _cell_namer(spec: Template, placed: dict[str, tuple[Located, list[int]]], positions: dict[str, dict[str, int]]) -> CellNamer:
+def _cell_namer(spec: Template, placed: dict[str, tuple[Located, Sequence[int]]], positions: dict[str, dict[str, int]]) -> CellNamer:
     """Where each value of the typed dataset was read: for rule findings that name every cell."""
     names = {t.data: t.name for _, t in spec.tables()}
 
