@@ -1,4 +1,4 @@
-"""A build holds its tables as plain columns: no pandas is loaded, and the workbook is the same.
+"""A build and an import hold tables as plain columns: no pandas is loaded, and the results are the same.
 
 A dataset read from a file, and one bound to a template, keeps each table as lists by column
 key (``Columns``); ``Dataset.tables`` makes a DataFrame the first time one is read from it.  A
@@ -119,3 +119,27 @@ def test_records_are_the_same_from_columns_as_from_a_dataframe(width: int, rows:
     expected = [{str(k): dataset_module.plain(v) for k, v in row.items()} for row in frame.to_dict("records")]  # pandas' rows
     assert held.records("t") == expected
     assert "t" in raw(held.tables) and isinstance(raw(held.tables)["t"], Columns)  # records made no DataFrame
+
+
+_IMPORT_PROBE = """
+import json, sys
+from xlreport.reader.workbook import read_workbook
+data, report = read_workbook(sys.argv[1])
+before = "pandas" in sys.modules
+frame = data.tables["destinations"]
+print(json.dumps({"before": before, "frame": type(frame).__name__, "after": "pandas" in sys.modules,
+                  "hash": data.hash(), "findings": [f.to_dict() for f in report.findings]}))
+"""
+
+
+def test_an_import_of_a_report_makes_dataframes_only_when_asked(tmp_path: Path) -> None:
+    built = xlreport.build(None, output=tmp_path / "report.xlsx")
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, str(built)], capture_output=True, text=True, check=True, cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    probed = json.loads(out.stdout.strip().splitlines()[-1])
+    assert probed["before"] is False and probed["frame"] == "DataFrame" and probed["after"] is True
+    data, report = xlreport.read_workbook(built)  # in this process, where pandas is loaded
+    assert probed["hash"] == data.hash() == load_dataset(default_dataset_path()).bind(xlreport.load_template("vehicle-exports")).hash()
+    assert probed["findings"] == [f.to_dict() for f in report.findings]

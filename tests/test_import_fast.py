@@ -413,7 +413,7 @@ def init(self, *args):
     started(self, *args)
     seen["reads pending"] = bool(self._pending)
 tables.ColumnReads.__init__ = init
-load = workbook._load_dataset
+load = workbook._load_pandas
 collections = []
 def loading(collecting):
     seen["reads pending when loading"] = seen.get("reads pending", False)
@@ -424,7 +424,7 @@ def loading(collecting):
     seen["collected while loading"] = bool(collections)
     seen["paused around loading"] = paused and not gc.isenabled()
     seen["pandas after loading"] = "pandas" in sys.modules
-workbook._load_dataset = loading
+workbook._load_pandas = loading
 data, report = workbook.read_workbook(sys.argv[1])
 seen["collector after"] = gc.isenabled()
 seen["hash"] = data.hash()

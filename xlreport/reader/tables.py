@@ -57,6 +57,11 @@ class ColumnReads:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="xlreport-columns")
             self._pending[_key(read)] = self._pool.submit(read_columns, self.path, *read)
 
+    @property
+    def reading(self) -> bool:
+        """Whether a read was started ahead (a large table is being read in the second thread)."""
+        return bool(self._pending)
+
     def take(self, read: ColumnRead) -> list[Column] | None:
         """The columns of ``read``: the one started ahead, else read now."""
         future = self._pending.pop(_key(read), None)

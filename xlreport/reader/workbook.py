@@ -60,23 +60,27 @@ def read_workbook_and_template(
     """:func:`read_workbook`, and the template it read with (for a diff, without reading the file again)."""
     collecting = gc.isenabled()
     with gc_paused():
-        typed, report, spec, meta = _read(Path(path), template, limits or Limits(), meanwhile=lambda: _load_dataset(collecting))
-        from ..model.dataset import Dataset, frame_of  # pandas: loaded only where a Dataset is made
+        typed, report, spec, meta = _read(Path(path), template, limits or Limits(), meanwhile=lambda: _load_pandas(collecting))
+        from ..model.dataset import Dataset
+        from ..model.tables import Tables
 
-        return Dataset(meta, {name: frame_of(columns) for name, columns in typed.items()}, Path(path)), report, spec
+        # The tables as read (lists by column): a DataFrame is made when one is first read from the Dataset.
+        return Dataset(meta, Tables(typed), Path(path)), report, spec
 
 
-def _load_dataset(collecting: bool) -> None:
-    """Load pandas (a good part of a second) while fastexcel reads the large tables; the Dataset needs it at the end.
+def _load_pandas(collecting: bool) -> None:
+    """Load pandas (a good part of a second in a fresh process) while fastexcel reads the large tables:
+    pyarrow loads it the first time it converts a column (it looks for pandas' types), which the
+    typing after the read would otherwise wait for.
 
     With the collector running, as outside the read: the import's many objects are then looked at
     during the import, not all at once when the read ends."""
-    if "xlreport.model.dataset" in sys.modules:
+    if "pandas" in sys.modules:
         return
     if collecting:
         gc.enable()
     try:
-        from ..model import dataset  # noqa: F401
+        import pandas  # noqa: F401
     finally:
         gc.disable()
 
@@ -110,7 +114,7 @@ def _read(
     package = read_package(path)
     ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
     try:
-        if meanwhile is not None:
+        if meanwhile is not None and ahead.reading:
             meanwhile()  # work the caller needs later, done while the second thread reads (only after the safety checks)
         return _read_checked(path, template, limits, scanned, package, ahead, hidden)
     finally:
