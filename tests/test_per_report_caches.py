@@ -54,12 +54,21 @@ def test_a_measured_column_fits_the_same_from_the_cache(kind: str) -> None:
     assert measure.fit(column, values, size=11) == first  # the same without the cache
 
 
-def test_long_texts_are_measured_but_not_kept() -> None:
+def test_long_texts_are_kept_only_in_the_small_cache_of_long_ones() -> None:
     column = Column(key="k", header="H", type="text")
-    measure._measured.cache_clear()
-    measure._lines.cache_clear()
-    long = "word " * 200
-    measure.fit(column, [long], size=11)
-    measure.lines(long, 100, size=11)
+    caches = (measure._measured, measure._lines, measure._measured_long, measure._lines_long)
+    for cache in caches:
+        cache.cache_clear()
+    long = "word " * 200 + "unbreakable" * 20
+    first = (measure.fit(column, [long], size=11), measure.lines(long, 100, size=11))
     assert measure._measured.cache_info().currsize == 1  # only the header
     assert measure._lines.cache_info().currsize == 0
+    assert measure._measured_long.cache_info().currsize == 1 and measure._lines_long.cache_info().currsize == 1
+    assert (measure.fit(column, [long], size=11), measure.lines(long, 100, size=11)) == first  # from the cache
+    assert measure._measured_long.cache_info().hits == 1 and measure._lines_long.cache_info().hits == 1
+    for cache in caches:
+        cache.cache_clear()
+    assert (measure.fit(column, [long], size=11), measure.lines(long, 100, size=11)) == first  # measured afresh
+    for i in range(2 * measure._CACHED_LONG):  # many different long texts: the cache keeps a bounded few
+        measure.fit(column, [long + str(i)], size=11)
+    assert measure._measured_long.cache_info().currsize == measure._CACHED_LONG

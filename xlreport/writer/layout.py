@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..spec.template import Sheet, Table, Template
 
@@ -50,7 +51,12 @@ class TablePlace:
         return max(r for r in (self.last_row, self.totals_row, self.note_row) if r is not None)
 
     def col(self, key: str) -> int:
-        return self.first_col + [c.key for c in self.table.columns].index(key)
+        return self._cols[key]
+
+    @cached_property
+    def _cols(self) -> dict[str, int]:
+        """Each column key's sheet column (asked for hundreds of times per report)."""
+        return {c.key: self.first_col + i for i, c in enumerate(self.table.columns)}
 
 
 @dataclass

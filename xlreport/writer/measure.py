@@ -197,15 +197,22 @@ def fit(column: Column, values: Sequence[Any], *, size: float, formats: Sequence
 
 # Reports of one template measure the same headers, titles and many of the same values again and
 # again: a process keeps what it measured of short texts (the measure of a text never changes;
-# at most _CACHED entries of at most _SHORT characters each, so a few MB at most).
+# at most _CACHED entries of at most _SHORT characters each, so a few MB at most), and of the
+# last _CACHED_LONG longer ones (a source's description, a note: at most 32,767 characters each).
 _CACHED = 4096
 _SHORT = 400
+_CACHED_LONG = 64
 
 
 def _measure(texts: tuple[str, ...], size: float, italic: bool, bold: bool = False) -> tuple[float, float]:
     """The widest of ``texts`` and their widest word, in pixels."""
     if sum(map(len, texts)) <= _SHORT:
         return _measured(texts, size, italic, bold)
+    return _measured_long(texts, size, italic, bold)
+
+
+@lru_cache(maxsize=_CACHED_LONG)
+def _measured_long(texts: tuple[str, ...], size: float, italic: bool, bold: bool) -> tuple[float, float]:
     return _measured.__wrapped__(texts, size, italic, bold)
 
 
@@ -220,7 +227,12 @@ def lines(text: str, px: float, *, size: float, bold: bool = False, italic: bool
     """Lines ``text`` takes in a cell ``px`` pixels wide."""
     if not text:
         return 1
-    return _lines(text, px, size, bold, italic) if len(text) <= _SHORT else _lines.__wrapped__(text, px, size, bold, italic)
+    return _lines(text, px, size, bold, italic) if len(text) <= _SHORT else _lines_long(text, px, size, bold, italic)
+
+
+@lru_cache(maxsize=_CACHED_LONG)
+def _lines_long(text: str, px: float, size: float, bold: bool, italic: bool) -> int:
+    return _lines.__wrapped__(text, px, size, bold, italic)
 
 
 @lru_cache(maxsize=_CACHED)
