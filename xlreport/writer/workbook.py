@@ -37,12 +37,12 @@ from ..xlsx import contract
 from ..xlsx.contract import LISTS_SHEET, META_SHEET
 from .bulk import BulkTables
 from .charts import make_chart
-from .formulas import prepare_formulas_once
 from .layout import SheetPlan, TablePlace, plan
 from .limits import check_fits, period_line, property_texts
 from .sheetplan import CHART_TOP_PX, SheetLayout, TextRow, plan_sheet
 from .strings import keep_text_plain
 from .styles import Styles
+from .worksheet import use_report_sheets
 
 _PARTS_PREFIX = "xlreport-build-"  # + pid: the folder where a large build assembles its parts
 # Up to this many data cells, xlsxwriter assembles the parts in memory instead of in temporary
@@ -78,7 +78,7 @@ def write_workbook(
             options["tmpdir"] = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{_PARTS_PREFIX}{os.getpid()}-"))
         workbook = xlsxwriter.Workbook(str(tmp), options)
         keep_text_plain(workbook)
-        prepare_formulas_once(workbook)
+        use_report_sheets(workbook)
         writer = _ReportWriter(workbook, dataset, template, build_time, bulk)
         writer.extra_meta = list(extra_meta)
         writer.write()

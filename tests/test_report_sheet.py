@@ -1,4 +1,4 @@
-"""The writer's worksheets prepare a formula as xlsxwriter does, looked up once per process."""
+"""The writer's worksheets write what xlsxwriter's own functions write: formulas prepared once per process, attributes escaped."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from xlsxwriter.worksheet import Worksheet
 
-from xlreport.writer import formulas
+from xlreport.writer import worksheet as formulas
 
 # Names xlsxwriter prefixes (dynamic-array ones always, the others as "future functions"), and some it leaves alone.
 _NAMES = ["XLOOKUP", "FILTER", "SORT", "SORTBY", "UNIQUE", "SINGLE", "LET", "CONCAT", "IFS", "STDEV.S", "SUM", "AVERAGE", "ROUND", "IF"]
@@ -66,3 +66,14 @@ def test_a_report_is_written_with_report_sheets(tmp_path) -> None:  # type: igno
     assert seen and set(seen) == {formulas.ReportSheet}  # every formula went through the cache
     book = openpyxl.load_workbook(path)
     assert any(str(c.value).startswith("=") for ws in book.worksheets for row in ws.iter_rows() for c in row)
+
+
+_attributes = st.one_of(st.text(max_size=12), st.integers(), st.floats(allow_nan=False), st.text(alphabet='&"<>\n ab', max_size=8))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_attributes)
+def test_an_attribute_is_escaped_as_xlsxwriter_escapes_it(value: object) -> None:
+    from xlsxwriter.xmlwriter import XMLwriter
+
+    assert formulas.ReportSheet()._escape_attributes(value) == XMLwriter()._escape_attributes(value)
