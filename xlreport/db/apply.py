@@ -28,6 +28,7 @@ from .._gc import gc_paused
 from ..cells import a1, col_name, parse_a1
 from ..errors import DataError, UsageError, ValidationError
 from ..findings import Finding, Report
+from ..model.tables import raw
 from ..model.values import column_lists
 from ..spec.template import Table, Template
 from . import fingerprint as fp
@@ -108,7 +109,7 @@ def _import(path: Path, url: str | Path, all_or_nothing: bool, template: str | P
                     conn.execute(sa.text(f'LOCK TABLE "{locked.name}" IN SHARE ROW EXCLUSIVE MODE'))
             plans = {}
             for name, table in schema.specs.items():
-                rows = _workbook_rows(dataset.tables[name], table)
+                rows = _workbook_rows(raw(dataset.tables)[name], table)  # the columns as read: no DataFrame
                 plans[name] = _plan(table, rows, recorded.get(name, {}), read_rows(conn, schema, name, lazy=True), report, package)
             if result.conflicts and all_or_nothing:
                 result.applied = False

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from ..errors import UsageError
 from ..model.dataset import Dataset, Meta, safe_stem
-from ..model.values import coerce_column
+from ..model.tables import raw
+from ..model.values import coerce_column, column_lists, height
 from ..spec.loader import load_template
 from ..spec.template import Column, Table, Template
 from . import fingerprint as fp
@@ -143,9 +144,10 @@ def load_db(url: str | Path, dataset: Dataset | str | Path, template: Template |
             schema = _ensure(conn, spec)
             for name, table in schema.tables.items():
                 conn.execute(table.delete())
-                frame = data.tables[name]
+                columns = column_lists(raw(data.tables)[name])  # the bound columns: no DataFrame
                 keys = [c.key for c in schema.specs[name].inputs]
-                records = [dict(zip(keys, row, strict=True)) | {ORDER: float(i + 1)} for i, row in enumerate(frame[keys].itertuples(index=False, name=None))]
+                table_rows = zip(*(columns[k] for k in keys), strict=True) if keys else [()] * height(raw(data.tables)[name])
+                records = [dict(zip(keys, row, strict=True)) | {ORDER: float(i + 1)} for i, row in enumerate(table_rows)]
                 if records:
                     conn.execute(table.insert(), records)
             write_meta(conn, {f"meta.{k}": v for k, v in data.meta.fields().items() if k != "template"})
