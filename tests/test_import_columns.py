@@ -21,7 +21,7 @@ import xlreport
 from tests import libreoffice
 from tests.conftest import sales_data
 from xlreport.reader import columns as column_road
-from xlreport.reader import tables as reader
+from xlreport.reader import ahead as reader
 from xlreport.reader.workbook import read_template
 
 ROWS = column_road.FAST_ROWS + 500

@@ -28,7 +28,8 @@ from xlreport.errors import FileError
 from xlreport.model.columnar import from_arrow
 from xlreport.model.values import coerce_column
 from xlreport.reader import columns as column_road
-from xlreport.reader import tables as reader
+from xlreport.reader import ahead as reader
+from xlreport.reader import forked
 from xlreport.spec.template import Column
 from xlreport.xlsx.safety import check_workbook
 from xlreport.xlsx.safety.inflate import inflate, inflated
@@ -253,6 +254,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(reader, "read_columns", spy)
     monkeypatch.setattr(reader, "AHEAD_BYTES", 0)  # read every large table ahead, however small its sheet
+    monkeypatch.setattr(forked, "available", lambda: False)  # in a second thread, not in a child (see test_import_forked.py)
     return calls
 
 
@@ -282,6 +284,7 @@ def test_a_read_ahead_is_thrown_away_when_rows_were_typed_below(built: Path, tem
 def test_a_read_ahead_and_the_row_road_agree_on_an_edited_table(built: Path, template_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     edited = _edit(built, tmp_path / "edited.xlsx", lambda ws: (ws.cell(row=20, column=2, value="  "), ws.cell(row=21, column=6, value=1.5)))
     monkeypatch.setattr(reader, "AHEAD_BYTES", 0)
+    monkeypatch.setattr(forked, "available", lambda: False)  # the thread road: the spy sees its read
     fast, slow, taken = both_roads(edited, monkeypatch, template_path)
     assert taken
     same(fast, slow)
@@ -289,13 +292,19 @@ def test_a_read_ahead_and_the_row_road_agree_on_an_edited_table(built: Path, tem
         assert [type(v) for v in fast[0].tables["ledger"][key]] == [type(v) for v in slow[0].tables["ledger"][key]], key
 
 
+@pytest.mark.parametrize("road", ["thread", "child"])
 @pytest.mark.parametrize("name", sorted(EDITS))
 def test_every_edit_reads_the_same_with_the_read_started_ahead(
-    built: Path, template_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+    built: Path, template_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, road: str
 ) -> None:
-    """The column road's edits, with fastexcel started before the importer knows whether it will take its read."""
+    """The column road's edits, with fastexcel started before the importer knows whether it will take its read:
+    in a second thread after the scan, or in a child process while the sheets are scanned."""
     edited = _edit(built, tmp_path / "edited.xlsx", EDITS[name])
     monkeypatch.setattr(reader, "AHEAD_BYTES", 0)
+    if road == "thread":
+        monkeypatch.setattr(forked, "available", lambda: False)
+    elif not forked.available():
+        pytest.skip("reads start in a child process on Linux only")
     fast, slow, _ = both_roads(edited, monkeypatch, template_path)
     same(fast, slow)
     assert _no_reader_threads()
@@ -402,16 +411,16 @@ def test_a_stale_derived_value_is_found_on_the_column_road_as_on_the_row_road(
 
 _LOAD_PROBE = """
 import gc, json, sys
-from xlreport.reader import tables, workbook
+from xlreport.reader import ahead as tables, workbook
 
 if sys.argv[2] == "off":
     gc.disable()
 tables.AHEAD_BYTES = 0  # read every large table ahead
 seen = {"pandas before": "pandas" in sys.modules}
 started = tables.ColumnReads.__init__
-def init(self, *args):
-    started(self, *args)
-    seen["reads pending"] = bool(self._pending)
+def init(self, *args, **kwargs):
+    started(self, *args, **kwargs)
+    seen["reads pending"] = self.reading
 tables.ColumnReads.__init__ = init
 load = workbook._load_pandas
 collections = []

@@ -10,7 +10,6 @@ fastexcel; any other with python-calamine, row by row.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,77 +25,10 @@ from ..spec.template import Table
 from ..xlsx.marks import Marks, ScannedSheet
 from ..xlsx.package import Package, TablePart
 from ..xlsx.safety import Limits, SheetFacts
-from .columns import FAST_ROWS, Column, read_columns
+from .ahead import ColumnReads, column_read, corners
+from .columns import Column, read_columns
 from .located import Located, blank, extend, norm
 from .metadata import Metadata, text
-
-ColumnRead = tuple[str, int, int, int, int, list[str]]  # read_columns' arguments after the path
-# Sheets whose XML is smaller are read when asked for: a thread is not worth its start there (nor
-# safe where address space is capped: a thread that cannot get its stack hangs Python's start()).
-AHEAD_BYTES = 4 * 2**20
-
-
-class ColumnReads:
-    """The column road's reads of a workbook's large tables, started in a second thread as soon as the table parts are known.
-
-    fastexcel's read is most of an import and lets go of the GIL, so the importer finds the tables,
-    reads the metadata and checks each table's surroundings while it runs.  The reads are
-    speculative: a table that is not as built is read row by row and its read is thrown away.
-    Only after the safety checks: fastexcel must never see a file they have not passed.
-    """
-
-    def __init__(self, package: Package, limits: Limits) -> None:
-        self.path = package.path
-        self._pending: dict[tuple[Any, ...], Future[list[Column] | None]] = {}
-        self._pool: ThreadPoolExecutor | None = None
-        for part in package.tables.values():
-            read = _column_read(part, limits)
-            if read is None or _key(read) in self._pending or package.sheet_sizes.get(part.sheet, 0) < AHEAD_BYTES:
-                continue
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="xlreport-columns")
-            self._pending[_key(read)] = self._pool.submit(read_columns, self.path, *read)
-
-    @property
-    def reading(self) -> bool:
-        """Whether a read was started ahead (a large table is being read in the second thread)."""
-        return bool(self._pending)
-
-    def take(self, read: ColumnRead) -> list[Column] | None:
-        """The columns of ``read``: the one started ahead, else read now."""
-        future = self._pending.pop(_key(read), None)
-        return future.result() if future is not None else read_columns(self.path, *read)
-
-    def close(self) -> None:
-        """Drop the reads nobody took; wait for a running one, so that no thread outlives the import."""
-        for future in self._pending.values():
-            future.cancel()
-        self._pending.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-
-
-def _key(read: ColumnRead) -> tuple[Any, ...]:
-    return (*read[:5], tuple(read[5]))
-
-
-def _corners(part: TablePart) -> tuple[tuple[int, int], tuple[int, int]]:
-    first, last = part.ref.split(":") if ":" in part.ref else (part.ref, part.ref)
-    return parse_a1(first), parse_a1(last)
-
-
-def _column_read(part: TablePart, limits: Limits) -> ColumnRead | None:
-    """How the column road reads a table part (sheet, header row, first and last column, data rows, header texts),
-    or None when the table is too small for it, has more header rows than one, or more rows than allowed."""
-    try:
-        (top, left), (bottom, right) = _corners(part)
-    except (ValueError, AttributeError, TypeError):  # a ref that is no range: locate() says what is wrong
-        return None
-    header = top + part.header_rows - 1
-    height = bottom - part.totals_rows - header
-    if height < FAST_ROWS or part.header_rows != 1 or bottom - header > limits.max_rows:
-        return None
-    return part.sheet, header, left, right, height, list(part.columns)
 
 
 def _text_results_lost(columns: list[Column], marks: Marks, header: int, left: int) -> bool:
@@ -176,11 +108,11 @@ class TableReader:
         return self._search(table)
 
     def _from_part(self, table: Table, part: TablePart) -> Located:
-        (top, left), (bottom, right) = _corners(part)
+        (top, left), (bottom, right) = corners(part)
         header = top + part.header_rows - 1
         self._check_size(table, bottom - header, part.sheet)
         data_bottom = bottom - part.totals_rows
-        read = _column_read(part, self.limits)
+        read = column_read(part, self.limits)
         if read is not None and part.sheet not in self._sheets and self._as_built(table, part.sheet, header, left, right, data_bottom):
             self.marks(part.sheet)  # the checks need them later: find them while fastexcel still reads
             columns = self.ahead.take(read) if self.ahead is not None else read_columns(self.package.path, *read)

@@ -30,10 +30,11 @@ from ..spec.template import Template
 from ..xlsx.contract import META_SHEET
 from ..xlsx.package import Package, read_package
 from ..xlsx.safety import Limits, SheetFacts, check_workbook, scan_workbook
+from .ahead import ColumnReads
 from .checks import check_derived, check_inputs, check_totals
 from .located import Located
 from .metadata import Metadata, choose_template, parse_metadata, read_meta
-from .tables import ColumnReads, TableReader, sheet_cells
+from .tables import TableReader, sheet_cells
 
 if TYPE_CHECKING:
     from ..model.dataset import Dataset
@@ -110,9 +111,23 @@ def _read(
     path: Path, template: str | Path | Template | None, limits: Limits, hidden: set[tuple[str, int, int, int]] | None = None,
     scanned: dict[str, SheetFacts] | None = None, meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Columns], Report, Template, Meta]:
-    scanned = scanned if scanned is not None else scan_workbook(path, limits)
-    package = read_package(path)
-    ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
+    early: list[tuple[Package, ColumnReads]] = []
+
+    def package_checked() -> None:  # the large tables' reads start in a capped child while the sheets are scanned
+        package = read_package(path)
+        early.append((package, ColumnReads(package, limits, scanned=False)))
+
+    try:
+        scanned = scanned if scanned is not None else scan_workbook(path, limits, package_checked=package_checked)
+    except BaseException:
+        for _, reads in early:
+            reads.close()
+        raise
+    package, ahead = early[0] if early else (read_package(path), None)
+    if ahead is None:
+        ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
+    else:
+        ahead.scan_passed()
     try:
         if meanwhile is not None and ahead.reading:
             meanwhile()  # work the caller needs later, done while the second thread reads (only after the safety checks)

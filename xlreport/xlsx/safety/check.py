@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 from xml.parsers import expat
@@ -52,15 +53,20 @@ def check_workbook(path: StrPath, limits: Limits = DEFAULT_LIMITS) -> dict[str, 
     return {name: facts.merged for name, facts in scan_workbook(path, limits).items()}
 
 
-def scan_workbook(path: StrPath, limits: Limits = DEFAULT_LIMITS) -> dict[str, SheetFacts]:
-    """:func:`check_workbook`, returning all the scan saw of each sheet (:class:`SheetFacts`)."""
+def scan_workbook(path: StrPath, limits: Limits = DEFAULT_LIMITS, *, package_checked: Callable[[], None] | None = None) -> dict[str, SheetFacts]:
+    """:func:`check_workbook`, returning all the scan saw of each sheet (:class:`SheetFacts`).
+
+    ``package_checked`` is called once the package-level checks have passed (zip directory and
+    members, XML prologs, content types, the workbook and its sheet parts), before the sheet
+    parts are scanned: what a caller may start then must not let a reader allocate a sheet in
+    this process (the importer starts capped child processes, see ``reader/forked.py``)."""
     head = read_start(path, 512)
     if not head.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
         refuse(path, not_a_zip_reason(path, head))
     try:
         check_zip_directory(path, limits)
         with open_package(path, max_xml_part=limits.max_xml_part) as package:
-            return PackageCheck(package, limits).check()
+            return PackageCheck(package, limits).check(package_checked)
     except FileError:
         raise
     except ZIP_ERRORS as exc:
@@ -108,7 +114,7 @@ class PackageCheck:
     def refuse(self, message: str) -> NoReturn:
         refuse(self.path, message)
 
-    def check(self) -> dict[str, SheetFacts]:
+    def check(self, package_checked: Callable[[], None] | None = None) -> dict[str, SheetFacts]:
         check_members(self.package, self.limits)
         mimetype = ods_mimetype(self.zf, self.package.members)
         if mimetype is not None:
@@ -120,8 +126,11 @@ class PackageCheck:
         self.check_xml_heads()
         self.check_content_types()
         workbook = self.workbook_part()
+        sheets = self.sheets(workbook)
+        if package_checked is not None:
+            package_checked()
         facts: dict[str, SheetFacts] = {}
-        for sheet in self.sheets(workbook):
+        for sheet in sheets:
             scan = SheetScan(self, sheet)
             scan.run()
             facts[sheet.name] = SheetFacts(scan.merged, scan.width, scan.last_row, scan.marked)
