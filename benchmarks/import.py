@@ -4,17 +4,20 @@ Builds one report of N rows by 8 columns, then reads it back, each contender in 
 process (so that its peak resident memory is its own), printed side by side in one run:
 
 - **xlreport**: ``read_workbook``: the safety scan, finding the table, reading it column by column
-  (fastexcel), typing and validating every value, recomputing the derived columns.
+  (fastexcel: in a capped child process while the sheets are scanned, see ``reader/forked.py``),
+  typing and validating every value, recomputing the derived columns.
 - **xlreport, row by row**: the same forced onto python-calamine's row road (small or mixed tables).
 - **of which safety scan**: xlreport's checks of the zip and the sheet XML alone (part of the first line).
-- **scan, then fastexcel**: the safety scan followed by the bare fastexcel read, the floor of an import that
-  must scan the file before fastexcel may touch it (xlreport does the rest while fastexcel reads).
+- **scan, then fastexcel**: the safety scan followed by the bare fastexcel read, one after the other: the
+  floor of an import that must scan the file before fastexcel may touch it in its own process.
 - **fastexcel**: the bare read of the sheet into Arrow columns (``load_sheet(..., eager=True)``).
 - **python-calamine**: the bare read of the sheet into Python rows (``to_python()``).
 - **pandas + calamine** and **pandas + openpyxl**: ``pd.read_excel`` with each engine.
 
 Targets (issue 13): at 100,000 rows xlreport at most 1.5x bare fastexcel's time; at 1,000,000
-rows (``--big``) xlreport's peak memory at most 2x fastexcel's.
+rows (``--big``) xlreport's peak memory at most 2x fastexcel's.  Peak memory is the process's
+largest resident size plus that of the largest child it started (xlreport's reading child): an
+upper bound of what both held at once.
 
     python3 benchmarks/import.py [--rows N | --big] [--repeat K] [--skip NAME ...]
 """
@@ -51,9 +54,9 @@ def run_xlreport(path: Path, rows: int) -> None:
 
 
 def run_xlreport_rows(path: Path, rows: int) -> None:
-    from xlreport.reader import tables
+    from xlreport.reader import ahead
 
-    tables.FAST_ROWS = 10**12
+    ahead.FAST_ROWS = 10**12
     run_xlreport(path, rows)
 
 
