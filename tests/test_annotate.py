@@ -193,3 +193,42 @@ def test_a_large_member_deflated_in_pieces_is_one_valid_stream() -> None:
     inflater = zlib.decompressobj(-15)
     assert inflater.decompress(_deflate(data)) + inflater.flush() == data
     assert inflater.eof and not inflater.unused_data
+
+
+def test_annotating_inflates_each_sheet_once_and_writes_the_same_copy(default_report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The annotator takes each sheet the import's safety scan inflated (``xlsx/kept.py``) instead of inflating it again."""
+    from collections import Counter
+    from collections.abc import Iterator
+
+    from xlreport.xlsx import kept
+    from xlreport.xlsx.annotate import annotate_workbook
+    from xlreport.xlsx.safety import inflate, sheets
+
+    book = openpyxl.load_workbook(default_report)
+    book["Destinations"]["C4"] = "lots"  # a finding to annotate
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    _, report = xlreport.read_workbook(edited)
+    separately = annotate_workbook(edited, report, tmp_path / "separately.xlsx")  # nothing kept: inflated again
+
+    reads: Counter[str] = Counter()
+    original = inflate.inflated
+
+    def counted(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *args: int) -> Iterator[bytes]:
+        reads[info.filename] += 1
+        return original(zf, info, *args)
+
+    read = zipfile.ZipFile.read
+
+    def counted_read(self: zipfile.ZipFile, name: str | zipfile.ZipInfo, pwd: bytes | None = None) -> bytes:
+        reads[name.filename if isinstance(name, zipfile.ZipInfo) else name] += 1
+        return read(self, name, pwd)
+
+    monkeypatch.setattr(inflate, "inflated", counted)
+    monkeypatch.setattr(sheets, "inflated", counted)
+    monkeypatch.setattr(zipfile.ZipFile, "read", counted_read)  # the other way to inflate a member
+    together = xlreport.annotate(edited, output=tmp_path / "together.xlsx")
+    names = [name for name in reads if name.startswith("xl/worksheets/sheet")]
+    assert len(names) > 3 and all(reads[name] == 1 for name in names), reads
+    assert not kept._kept and not kept._keepers  # nothing kept once the call is over
+    assert members(together) == members(separately)

@@ -119,12 +119,14 @@ def annotate(workbook: str | Path, report: Report | None = None, output: str | P
     """
     from .reader.workbook import read_workbook
     from .xlsx.annotate import annotate_workbook
+    from .xlsx.kept import keeping_parts
     from .xlsx.safety import check_workbook
 
     source = Path(workbook)
-    if report is None:
-        _, report = read_workbook(source)  # checks the file's safety on the way
-    else:
-        check_workbook(source)
     target = Path(output) if output is not None else source.with_name(f"{source.stem}-annotated.xlsx")
-    return annotate_workbook(source, report, target)
+    with keeping_parts(source):  # the sheets the safety scan inflates are not inflated again to annotate
+        if report is None:
+            _, report = read_workbook(source)  # checks the file's safety on the way
+        else:
+            check_workbook(source)
+        return annotate_workbook(source, report, target)

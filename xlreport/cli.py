@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -192,13 +193,16 @@ def import_(
 
             click.echo(f"annotated copy: {annotate_workbook(workbook, result.report, annotated)}", err=True)
 
-    try:
-        result = import_workbook(workbook, output, fmt, force, base, template=template, changes=changes)
-    except ValidationError as exc:
-        if isinstance(exc.result, ImportResult):
-            show(exc.result)
-        raise
-    show(result)
+    from .xlsx.kept import keeping_parts  # with --annotate, the annotator takes the sheets the import inflated
+
+    with keeping_parts(workbook) if annotated is not None else contextlib.nullcontext():
+        try:
+            result = import_workbook(workbook, output, fmt, force, base, template=template, changes=changes)
+        except ValidationError as exc:
+            if isinstance(exc.result, ImportResult):
+                show(exc.result)
+            raise
+        show(result)
     if result.text is not None:
         click.echo(result.text, nl=False)
     elif result.output is not None:

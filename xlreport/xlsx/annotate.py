@@ -28,6 +28,7 @@ from defusedxml import ElementTree as SafeET
 from ..atomic import atomic_path
 from ..errors import FileError, UsageError
 from ..findings import Finding, Report
+from . import kept
 from . import notes as parts
 from .opc import rels_name, resolve_target
 from .zipcopy import copy_with
@@ -98,7 +99,8 @@ class _Patcher:
         self.sheet_ids = [int(s.get("sheetId", "0")) for s in root.iter(f"{_MAIN}sheet")]
 
     def read(self, part: str) -> bytes:
-        return self.replaced.get(part) or self.added.get(part) or self.zf.read(part)
+        # a sheet the import's safety scan inflated (inside kept.keeping_parts) is not inflated again
+        return self.replaced.get(part) or self.added.get(part) or kept.read_member(self.path, self.zf, part)
 
     def rels(self, part: str) -> list[tuple[str, str, str]]:
         """``(Id, Type, target part)`` of a relationships part; [] when it does not exist."""
