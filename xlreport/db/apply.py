@@ -16,6 +16,7 @@ Everything happens in one transaction, with one audit row per changed value.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
@@ -81,11 +82,19 @@ def _import(path: Path, url: str | Path, all_or_nothing: bool, template: str | P
     from ..reader.workbook import read_workbook_and_template, recorded_values
     from ..xlsx.package import read_package
 
-    dataset, report, spec = read_workbook_and_template(path, template)
+    early: list[Any] = []
+    digest: list[str] = []
+
+    def read_recorded() -> None:  # while a large table is read (after the safety checks): the base fingerprints
+        digest.append(hashlib.sha256(path.read_bytes()).hexdigest())
+        with contextlib.suppress(Exception):  # a damaged record raises again below, in its place
+            early.append(fp.decode(recorded_values(path)))
+
+    dataset, report, spec = read_workbook_and_template(path, template, meanwhile=read_recorded)
     if not report.ok:
         raise ValidationError(f"{report.summary()}; nothing applied to the database (fix the cells above)", report, file=path)
     try:
-        recorded = fp.decode(recorded_values(path))
+        recorded = early[0] if early else fp.decode(recorded_values(path))
     except ValueError as exc:
         raise DataError(f"{exc}; build the workbook again with `xlreport build --from URL`", file=path) from None
     if recorded is None:
@@ -94,7 +103,7 @@ def _import(path: Path, url: str | Path, all_or_nothing: bool, template: str | P
     stamp = {
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "workbook": path.name,
-        "workbook_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "workbook_sha256": digest[0] if digest else hashlib.sha256(path.read_bytes()).hexdigest(),
         "template": spec.name,
         "template_version": spec.version,
         "author": last_author(path),

@@ -116,7 +116,8 @@ def _numbers(values: Sequence[Any]) -> list[str]:
 def fingerprints(columns: Sequence[list[str]]) -> list[str]:
     """One fingerprint per row of canonical text columns."""
     rows = zip(*columns, strict=True) if columns else iter(())
-    return [hashlib.blake2b(_SEP.join(row).encode("utf-8"), digest_size=8).hexdigest() for row in rows]
+    digest, join = hashlib.blake2b, _SEP.join  # bound once: a call per row of a large table
+    return [digest(join(row).encode(), digest_size=8).hexdigest() for row in rows]
 
 
 def identities(columns: Sequence[list[str]], key_positions: Sequence[int], prints: Sequence[str]) -> list[str]:

@@ -56,12 +56,22 @@ def read_workbook(
 
 
 def read_workbook_and_template(
-    path: str | Path, template: str | Path | Template | None = None, *, limits: Limits | None = None
+    path: str | Path, template: str | Path | Template | None = None, *, limits: Limits | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[Dataset, Report, Template]:
-    """:func:`read_workbook`, and the template it read with (for a diff, without reading the file again)."""
+    """:func:`read_workbook`, and the template it read with (for a diff, without reading the file again).
+
+    ``meanwhile``: work of the caller's that may run once the safety checks have passed the file,
+    while a large table is read (it is not run when none is)."""
     collecting = gc.isenabled()
+
+    def waiting() -> None:
+        _load_pandas(collecting)
+        if meanwhile is not None:
+            meanwhile()
+
     with gc_paused():
-        typed, report, spec, meta = _read(Path(path), template, limits or Limits(), meanwhile=lambda: _load_pandas(collecting))
+        typed, report, spec, meta = _read(Path(path), template, limits or Limits(), meanwhile=waiting)
         from ..model.dataset import Dataset
         from ..model.tables import Tables
 
