@@ -200,3 +200,15 @@ def test_import_into_reads_the_base_while_the_child_reads_and_applies_the_same(
                                                     (500, ledger(ROWS)["tables"]["ledger"][499]["units"]),
                                                     (1500, ledger(ROWS)["tables"]["ledger"][1499]["units"])))
     assert early == [True, False]  # read while the child read, then after the import
+
+
+def test_check_reads_the_large_table_in_the_child_and_finds_the_same(
+    built: Path, tmp_path: Path, children: list[Any], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    edited = _edit(built, tmp_path / "edited.xlsx", lambda ws: (ws.cell(row=20, column=2, value="  "), ws.cell(row=21, column=6, value=1.5)))
+    found = xlreport.check(edited)
+    assert len(children) == 1 and children[0].pid is None and _reaped(children[0].first_pid)
+    with monkeypatch.context() as m:
+        m.setattr(forked, "available", lambda: False)
+        assert xlreport.check(edited).to_dict() == found.to_dict()
+    assert {"out-of-range", "required"} & {f.code for f in found}

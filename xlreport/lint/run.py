@@ -62,23 +62,28 @@ def check(path: str | Path, *, select: Iterable[str] | None = None, ignore: Iter
 def _check(path: Path, wanted: set[str], limits: Limits) -> Report:
     report = Report(source=str(path))
     imported = bool(wanted & IMPORT_CODES) and _built_by_xlreport(path)
-    scanned = scan_workbook(path, limits)  # the safety checks, before anything else reads the file
     if not imported:
+        scan_workbook(path, limits)  # the safety checks, before anything else reads the file
         report.extend(_lint(path, wanted, validations=True, declared=frozenset))
         return report
-    from ..reader.workbook import read_findings_and_hidden
+    from ..reader.workbook import EarlyReads, read_findings_and_hidden
 
-    if path.stat().st_size < _CONCURRENT_BYTES:  # a report-sized file: a thread is not worth its start
-        found, hidden = read_findings_and_hidden(path, limits=limits, scanned=scanned)
-        report.extend(_lint(path, wanted, validations=False, declared=lambda: hidden))
+    early = EarlyReads(path, limits)  # the import's large tables are read in a capped child while the sheets are scanned
+    try:
+        scanned = scan_workbook(path, limits, package_checked=early.package_checked)  # the safety checks, first
+        if path.stat().st_size < _CONCURRENT_BYTES:  # a report-sized file: a thread is not worth its start
+            found, hidden = read_findings_and_hidden(path, limits=limits, scanned=scanned, early=early)
+            report.extend(_lint(path, wanted, validations=False, declared=lambda: hidden))
+            return _merged(report, found, wanted)
+        # The import's checks in a second thread: most of their time is fastexcel's read, free of the
+        # GIL, and the lint runs meanwhile.  The lint waits for them only to learn the template's hidden columns.
+        with ThreadPoolExecutor(1, thread_name_prefix="xlreport-check") as pool:
+            importing = pool.submit(read_findings_and_hidden, path, limits=limits, scanned=scanned, early=early)
+            report.extend(_lint(path, wanted, validations=False, declared=lambda: importing.result()[1]))
+            found = importing.result()[0]
         return _merged(report, found, wanted)
-    # The import's checks in a second thread: most of their time is fastexcel's read, free of the
-    # GIL, and the lint runs meanwhile.  The lint waits for them only to learn the template's hidden columns.
-    with ThreadPoolExecutor(1, thread_name_prefix="xlreport-check") as pool:
-        importing = pool.submit(read_findings_and_hidden, path, limits=limits, scanned=scanned)
-        report.extend(_lint(path, wanted, validations=False, declared=lambda: importing.result()[1]))
-        found = importing.result()[0]
-    return _merged(report, found, wanted)
+    finally:
+        early.close()
 
 
 def _merged(report: Report, found: Report, wanted: set[str]) -> Report:

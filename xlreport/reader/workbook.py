@@ -102,42 +102,59 @@ def read_findings(path: str | Path, *, limits: Limits | None = None) -> Report:
     return read_findings_and_hidden(path, limits=limits)[0]
 
 
+class EarlyReads:
+    """The large tables' reads of one file, started in a capped child process once the package-level
+    safety checks pass (:mod:`.forked`): pass :meth:`package_checked` to
+    :func:`~xlreport.xlsx.safety.scan_workbook`, then this object to the read."""
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self.path = path
+        self.limits = limits
+        self.started: tuple[Package, ColumnReads] | None = None
+
+    def package_checked(self) -> None:
+        package = read_package(self.path)
+        self.started = (package, ColumnReads(package, self.limits, scanned=False))
+
+    def close(self) -> None:
+        """Stop what was started (the scan refused the file, or nobody took the reads)."""
+        if self.started is not None:
+            self.started[1].close()
+
+
 def read_findings_and_hidden(
-    path: str | Path, *, limits: Limits | None = None, scanned: dict[str, SheetFacts] | None = None
+    path: str | Path, *, limits: Limits | None = None, scanned: dict[str, SheetFacts] | None = None, early: EarlyReads | None = None
 ) -> tuple[Report, set[tuple[str, int, int, int]]]:
     """:func:`read_findings`, and where the template's own hidden columns were found: ``(sheet,
     column, first row, last row)``, 0-based, header to last data row (the lint's hidden-data rule
     leaves those cells alone: the template hides them, the import reads them).
 
     ``scanned``: what :func:`~xlreport.xlsx.safety.scan_workbook` gave for this file, when the
-    caller ran the safety checks itself (they are not run twice)."""
+    caller ran the safety checks itself (they are not run twice); ``early``: the reads the caller
+    started during that scan."""
     hidden: set[tuple[str, int, int, int]] = set()
     with gc_paused():
-        report = _read(Path(path), None, limits or Limits(), hidden, scanned)[1]
+        report = _read(Path(path), None, limits or Limits(), hidden, scanned, early=early)[1]
     return report, hidden
 
 
 def _read(
     path: Path, template: str | Path | Template | None, limits: Limits, hidden: set[tuple[str, int, int, int]] | None = None,
-    scanned: dict[str, SheetFacts] | None = None, meanwhile: Callable[[], None] | None = None,
+    scanned: dict[str, SheetFacts] | None = None, meanwhile: Callable[[], None] | None = None, early: EarlyReads | None = None,
 ) -> tuple[dict[str, Columns], Report, Template, Meta]:
-    early: list[tuple[Package, ColumnReads]] = []
-
-    def package_checked() -> None:  # the large tables' reads start in a capped child while the sheets are scanned
-        package = read_package(path)
-        early.append((package, ColumnReads(package, limits, scanned=False)))
-
-    try:
-        scanned = scanned if scanned is not None else scan_workbook(path, limits, package_checked=package_checked)
-    except BaseException:
-        for _, reads in early:
-            reads.close()
-        raise
-    package, ahead = early[0] if early else (read_package(path), None)
-    if ahead is None:
-        ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
-    else:
+    if scanned is None:  # the large tables' reads start in a capped child while the sheets are scanned
+        early = EarlyReads(path, limits)
+        try:
+            scanned = scan_workbook(path, limits, package_checked=early.package_checked)
+        except BaseException:
+            early.close()
+            raise
+    if early is not None and early.started is not None:
+        package, ahead = early.started
         ahead.scan_passed()
+    else:
+        package = read_package(path)
+        ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
     try:
         if meanwhile is not None and ahead.reading:
             meanwhile()  # work the caller needs later, done while the second thread reads (only after the safety checks)
