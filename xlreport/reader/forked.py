@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import mmap
 import os
 import resource
 import select
@@ -25,7 +26,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..xlsx.safety import Limits
 from .columns import Column, read_columns
@@ -63,6 +64,9 @@ class ForkedReads:
         self.reads = reads
         self._results: dict[int, list[Column] | None] | None = None
         self._failed = False
+        # The answers go into an anonymous file both processes share (the parent maps the child's Arrow
+        # buffers without a copy); the pipe only says when the child is done: it closes at its exit.
+        self.answers: int | None = os.memfd_create("xlreport-columns", os.MFD_CLOEXEC)
         read_end, write_end = os.pipe()
         cap = _mapped_bytes() + budget
         with warnings.catch_warnings():
@@ -70,7 +74,7 @@ class ForkedReads:
             pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(read_end)
-            _child(path, reads, write_end, cap)
+            _child(path, reads, self.answers, cap)
         os.close(write_end)
         self.pid: int | None = pid
         self.fd: int | None = read_end
@@ -89,6 +93,9 @@ class ForkedReads:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+        if self.answers is not None:
+            os.close(self.answers)
+            self.answers = None
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -97,29 +104,30 @@ class ForkedReads:
 
     def _collect(self) -> dict[int, list[Column] | None] | None:
         """Everything the child wrote, parsed; None when it failed or did not answer in time."""
-        assert self.fd is not None and self.pid is not None
-        data = bytearray()
+        assert self.fd is not None and self.pid is not None and self.answers is not None
         deadline = time.monotonic() + ANSWER_SECONDS
-        while True:
+        while True:  # the child writes nothing to the pipe: it ends when the child does
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.fd], [], [], left)[0]:
                 self.close()  # hung: stopped; the importer reads
                 return None
-            piece = os.read(self.fd, 1 << 20)
-            if not piece:
+            if not os.read(self.fd, 4096):
                 break
-            data += piece
         pid, self.pid = self.pid, None
         status = _reap(pid)
         if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
             return None
         try:
-            return _parse(memoryview(data), len(self.reads))
+            size = os.fstat(self.answers).st_size
+            if not size:
+                return _parse(memoryview(b""), len(self.reads))
+            answers = mmap.mmap(self.answers, size, prot=mmap.PROT_READ)  # the Arrow buffers keep it alive
+            return _parse(memoryview(answers), len(self.reads))
         except Exception:  # a short or damaged answer: the importer reads
             return None
 
 
-def _child(path: str, reads: list[ColumnRead], fd: int, cap: int) -> None:
+def _child(path: str, reads: list[ColumnRead], answers: int, cap: int) -> None:
     """Read every table, write the answers, and leave at once (no cleanup of the parent's state)."""
     code = 3
     try:
@@ -133,7 +141,7 @@ def _child(path: str, reads: list[ColumnRead], fd: int, cap: int) -> None:
         limit = cap if hard == resource.RLIM_INFINITY else min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an allocation refused aborts: no core file
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(answers, "wb", closefd=False) as out:
             for read in reads:
                 columns = read_columns(Path(path), *read)
                 out.write(_NONE if columns is None else _COLUMNS + _batch_bytes(columns))
@@ -174,10 +182,15 @@ def _parse(data: memoryview, count: int) -> dict[int, list[Column] | None]:
         at += 8
         table = ipc.open_stream(pa.py_buffer(data[at : at + size])).read_all()
         at += size
-        out[index] = [Column(table.column(i).combine_chunks()) for i in range(table.num_columns)]
+        out[index] = [Column(_one_array(table.column(i))) for i in range(table.num_columns)]
     if at != len(data):
         raise ValueError("damaged answer")
     return out
+
+
+def _one_array(column: Any) -> Any:
+    """A column of one chunk as its array (no copy), of several as one."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _mapped_bytes() -> int:
