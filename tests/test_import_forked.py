@@ -212,3 +212,17 @@ def test_check_reads_the_large_table_in_the_child_and_finds_the_same(
         m.setattr(forked, "available", lambda: False)
         assert xlreport.check(edited).to_dict() == found.to_dict()
     assert {"out-of-range", "required"} & {f.code for f in found}
+
+
+@pytest.mark.parametrize("missing", ["fork", "memfd_create"])
+def test_without_a_child_to_be_had_the_reads_wait_for_the_scan(
+    built: Path, template_path: Path, children: list[Any], monkeypatch: pytest.MonkeyPatch, missing: str  # noqa: F811
+) -> None:
+    expected = _in_process(built, template_path, monkeypatch)
+
+    def refused(*args: Any) -> Any:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, missing, refused)
+    same(xlreport.read_workbook(built, template_path), expected)
+    assert not children  # none started

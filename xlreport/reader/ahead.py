@@ -60,7 +60,10 @@ class ColumnReads:
         if not reads:
             return
         sizes = {read[0]: package.sheet_sizes.get(read[0], 0) for read in reads}
-        self._forked = forked.ForkedReads(str(self.path), reads, forked.budget(list(sizes.values()), limits))
+        try:
+            self._forked = forked.ForkedReads(str(self.path), reads, forked.budget(list(sizes.values()), limits))
+        except OSError:  # no process or shared file to be had (limits, a sandbox): the reads wait for the scan
+            return
         for i, read in enumerate(reads):
             self._in_child[_key(read)] = i
             del self._waiting[_key(read)]

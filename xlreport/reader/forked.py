@@ -69,9 +69,14 @@ class ForkedReads:
         self.answers: int | None = os.memfd_create("xlreport-columns", os.MFD_CLOEXEC)
         read_end, write_end = os.pipe()
         cap = _mapped_bytes() + budget
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12 warns on fork with threads
-            pid = os.fork()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12 warns on fork with threads
+                pid = os.fork()
+        except OSError:
+            for fd in (self.answers, read_end, write_end):
+                os.close(fd)
+            raise
         if pid == 0:  # the child: never returns
             os.close(read_end)
             _child(path, reads, self.answers, cap)
