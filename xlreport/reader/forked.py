@@ -26,7 +26,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..xlsx.safety import Limits
 from .columns import Column, read_columns
@@ -46,11 +46,6 @@ _NONE, _COLUMNS = b"N", b"C"
 def available() -> bool:
     """Whether reads can start in a child here (Linux: fork is cheap and the address space can be capped)."""
     return sys.platform.startswith("linux") and hasattr(os, "fork")
-
-
-def allowed_cells(sheet_bytes: int, limits: Limits) -> int:
-    """The largest used range the safety scan lets a sheet of this size have (see :class:`SheetScan`)."""
-    return min(limits.max_cells, max(limits.max_sparse_cells, int(sheet_bytes * limits.max_cells_per_byte)))
 
 
 class ForkedReads:
@@ -142,14 +137,17 @@ def _child(path: str, reads: list[ColumnRead], answers: int, cap: int) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = cap if hard == resource.RLIM_INFINITY else min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an allocation refused aborts: no core file
         with os.fdopen(answers, "wb", closefd=False) as out:
             for read in reads:
                 columns = read_columns(Path(path), *read)
-                out.write(_NONE if columns is None else _COLUMNS + _batch_bytes(columns))
+                if columns is None:
+                    out.write(_NONE)
+                else:
+                    _write_batch(out, columns)
         code = 0
     except BaseException:
         code = 3
@@ -157,7 +155,8 @@ def _child(path: str, reads: list[ColumnRead], answers: int, cap: int) -> None:
         os._exit(code)
 
 
-def _batch_bytes(columns: list[Column]) -> bytes:
+def _write_batch(out: BinaryIO, columns: list[Column]) -> None:
+    """One answer: the flag, the length of the Arrow stream, the stream (written from Arrow's buffer, not copied)."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
@@ -165,8 +164,9 @@ def _batch_bytes(columns: list[Column]) -> bytes:
     sink = pa.BufferOutputStream()
     with ipc.new_stream(sink, batch.schema) as writer:
         writer.write_batch(batch)
-    body = sink.getvalue().to_pybytes()
-    return len(body).to_bytes(8, "little") + body
+    body = sink.getvalue()
+    out.write(_COLUMNS + body.size.to_bytes(8, "little"))
+    out.write(memoryview(body))
 
 
 def _parse(data: memoryview, count: int) -> dict[int, list[Column] | None]:
@@ -208,15 +208,13 @@ def _mapped_bytes() -> int:
 
 
 def _reap(pid: int) -> int:
-    while True:
-        try:
-            return os.waitpid(pid, 0)[1]
-        except ChildProcessError:
-            return 0
-        except InterruptedError:
-            continue
+    """The child's wait status (0 when it was reaped elsewhere: the answer's own framing then decides)."""
+    try:
+        return os.waitpid(pid, 0)[1]  # retried by Python when a signal interrupts it
+    except ChildProcessError:
+        return 0
 
 
 def budget(sheet_sizes: list[int], limits: Limits) -> int:
     """Address space the child may take above what it starts with: the largest allowed ranges, and room."""
-    return sum(allowed_cells(size, limits) for size in sheet_sizes) * _BYTES_PER_CELL + _HEADROOM
+    return sum(limits.allowed_cells(size) for size in sheet_sizes) * _BYTES_PER_CELL + _HEADROOM

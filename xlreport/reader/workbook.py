@@ -157,7 +157,7 @@ def _read(
         ahead = ColumnReads(package, limits)  # fastexcel reads the large tables meanwhile
     try:
         if meanwhile is not None and ahead.reading:
-            meanwhile()  # work the caller needs later, done while the second thread reads (only after the safety checks)
+            meanwhile()  # work the caller needs later, done while the child or the second thread reads (after the safety checks)
         return _read_checked(path, template, limits, scanned, package, ahead, hidden)
     finally:
         ahead.close()

@@ -32,6 +32,10 @@ class Limits:
     max_xml_part: int = MAX_XML_PART  # content types, relationships, workbook.xml: parsed in memory
     xml_check_size: int = 8 * MiB  # sheets up to this size are also checked for well-formedness
 
+    def allowed_cells(self, sheet_bytes: int) -> int:
+        """The largest used range a sheet part of ``sheet_bytes`` inflated bytes may have."""
+        return min(self.max_cells, max(self.max_sparse_cells, int(sheet_bytes * self.max_cells_per_byte)))
+
 
 
 DEFAULT_LIMITS = Limits()

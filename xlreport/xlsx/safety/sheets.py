@@ -79,9 +79,7 @@ class SheetScan:
         self.sheet = sheet
         self.part = sheet.part.filename
         self.limits = package.limits
-        size = sheet.part.file_size
-        limits = self.limits
-        self.allowed = min(limits.max_cells, max(limits.max_sparse_cells, int(size * limits.max_cells_per_byte)))
+        self.allowed = self.limits.allowed_cells(sheet.part.file_size)
         self.label = f"sheet {q(sheet.name)} ({clean(self.part)})"
         self.merged: list[str] = []  # refs of <mergeCell> elements, seen on the way
         # Facts for the importer, known only when the fast pass vouched for the part (None otherwise):
