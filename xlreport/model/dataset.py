@@ -212,27 +212,16 @@ class Dataset:
 def _without_empty_rows(table: Columns) -> Columns:
     """A row with no value at all is no row: the import reads none back (a cleared row), so the build writes none.
 
-    A typed value is None where missing.  Large tables are tested a column at a time with numpy.
+    A typed value is None where missing.
     """
     if not table.rows or not table or any(None not in values for values in table.values()):
         return table  # a column filled in every row (the usual key) leaves no row empty: one C-speed scan
-    if table.rows * len(table) > _SMALL_CELLS:
-        import numpy as np
-
-        filled = np.zeros(table.rows, dtype=bool)
-        for values in table.values():
-            filled |= np.fromiter((v is not None for v in values), dtype=bool, count=table.rows)
-        if filled.all():
-            return table
-        keep = np.flatnonzero(filled).tolist()
-        return Columns({key: [values[i] for i in keep] for key, values in table.items()}, len(keep))
-    empty = {i for i, row in enumerate(zip(*table.values(), strict=True)) if all(v is None for v in row)}
-    if not empty:
+    keep = [i for i, row in enumerate(zip(*table.values(), strict=True)) if any(v is not None for v in row)]
+    if len(keep) == table.rows:
         return table
-    return Columns({key: [v for i, v in enumerate(values) if i not in empty] for key, values in table.items()}, table.rows - len(empty))
+    return Columns({key: [values[i] for i in keep] for key, values in table.items()}, len(keep))
 
 
-_SMALL_CELLS = 50_000
 _ARROW_DATES = 10_000
 
 
