@@ -152,36 +152,33 @@ def test_import_into_reads_the_base_while_the_child_reads_and_applies_the_same(
     template_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
     """``import --into`` decodes the workbook's base fingerprints while the large table is read: the same edits apply."""
+    import inspect
     import shutil
 
     import yaml
 
+    from tests.test_db import analyst_copy
     from tests.test_import_columns import ROWS, ledger
-    from xlreport.db.api import write_from
-    from xlreport.db.connect import Database
-    from xlreport.db.store import open_schema, read_dataset
-
-    monkeypatch.setattr(ahead, "AHEAD_BYTES", 0)
-    data = tmp_path / "ledger.yaml"
-    data.write_text(yaml.safe_dump(ledger(ROWS), sort_keys=False, allow_unicode=True), encoding="utf-8")
-    base = tmp_path / "base.db"
-    xlreport.load_db(base, data, template_path)
-    db = Database(base)
-    with db.begin() as conn:
-        schema, meta = open_schema(conn)
-        dataset, read = read_dataset(conn, schema, meta)
-    db.dispose()
-    frame = dataset.tables["ledger"]
-    frame.loc[frame["id"].isin([5, 500, 1500]), "units"] = 4242
-    edited = write_from(dataset, read, schema.template, tmp_path / "edited.xlsx")
-
     from xlreport.reader import workbook as reading
 
+    monkeypatch.setattr(ahead, "AHEAD_BYTES", 0)
+    rows = ledger(ROWS)
+    data = tmp_path / "ledger.yaml"
+    data.write_text(yaml.safe_dump(rows, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    base = tmp_path / "base.db"
+    xlreport.load_db(base, data, template_path)
+    changed = [5, 500, 1500]
+
+    def edit(tables: dict[str, Any]) -> None:
+        frame = tables["ledger"]
+        frame.loc[frame["id"].isin(changed), "units"] = 4242
+
+    edited = analyst_copy(str(base), tmp_path / "edited.xlsx", edit)
     early: list[bool] = []
     original = reading.recorded_values
 
     def recorded(path: Any) -> Any:
-        early.append(any(frame.function == "read_recorded" for frame in __import__("inspect").stack()))
+        early.append(any(frame.function == "read_base_early" for frame in inspect.stack()))
         return original(path)
 
     monkeypatch.setattr(reading, "recorded_values", recorded)
@@ -195,10 +192,8 @@ def test_import_into_reads_the_base_while_the_child_reads_and_applies_the_same(
             result = xlreport.import_into(edited, target)
         return sorted((a["row_key"], a["column_name"], a["old_value"], a["new_value"]) for a in result.audit)
 
-    assert apply(True) == apply(False) == sorted((str(k), "units", str(v), "4242") for k, v in
-                                                   ((5, ledger(ROWS)["tables"]["ledger"][4]["units"]),
-                                                    (500, ledger(ROWS)["tables"]["ledger"][499]["units"]),
-                                                    (1500, ledger(ROWS)["tables"]["ledger"][1499]["units"])))
+    expected = sorted((str(key), "units", str(rows["tables"]["ledger"][key - 1]["units"]), "4242") for key in changed)
+    assert apply(True) == apply(False) == expected
     assert early == [True, False]  # read while the child read, then after the import
 
 

@@ -82,19 +82,21 @@ def _import(path: Path, url: str | Path, all_or_nothing: bool, template: str | P
     from ..reader.workbook import read_workbook_and_template, recorded_values
     from ..xlsx.package import read_package
 
-    early: list[Any] = []
-    digest: list[str] = []
+    def read_base() -> tuple[str, Any]:
+        """The workbook's digest and the base fingerprints it records."""
+        return hashlib.sha256(path.read_bytes()).hexdigest(), fp.decode(recorded_values(path))
 
-    def read_recorded() -> None:  # while a large table is read (after the safety checks): the base fingerprints
-        digest.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    early: list[tuple[str, Any]] = []
+
+    def read_base_early() -> None:  # while a large table is read (after the safety checks)
         with contextlib.suppress(Exception):  # a damaged record raises again below, in its place
-            early.append(fp.decode(recorded_values(path)))
+            early.append(read_base())
 
-    dataset, report, spec = read_workbook_and_template(path, template, meanwhile=read_recorded)
+    dataset, report, spec = read_workbook_and_template(path, template, meanwhile=read_base_early)
     if not report.ok:
         raise ValidationError(f"{report.summary()}; nothing applied to the database (fix the cells above)", report, file=path)
     try:
-        recorded = early[0] if early else fp.decode(recorded_values(path))
+        digest, recorded = early[0] if early else read_base()
     except ValueError as exc:
         raise DataError(f"{exc}; build the workbook again with `xlreport build --from URL`", file=path) from None
     if recorded is None:
@@ -103,7 +105,7 @@ def _import(path: Path, url: str | Path, all_or_nothing: bool, template: str | P
     stamp = {
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "workbook": path.name,
-        "workbook_sha256": digest[0] if digest else hashlib.sha256(path.read_bytes()).hexdigest(),
+        "workbook_sha256": digest,
         "template": spec.name,
         "template_version": spec.version,
         "author": last_author(path),
